@@ -1,0 +1,4 @@
+DROP TABLE settings;
+DROP TABLE sessions;
+DROP TABLE members;
+DROP TABLE roles;

@@ -1,0 +1,80 @@
+//! Password hashing with argon2id on blocking threads, a bounded number at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
+
+/// How long a sign-in waits for a hashing slot before it is told the server is busy.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Hashes and verifies passwords; clones share the bound.
+#[derive(Clone)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+    /// A hash to verify against when the email is unknown, so that an unknown email
+    /// costs the same as a wrong password.
+    dummy: Arc<String>,
+}
+
+/// argon2id with OWASP's parameters: m=19456 KiB, t=2, p=1.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_now(password: &str) -> Result<String> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("argon2 hashing failed: {e}")))
+}
+
+impl Hasher {
+    /// A hasher running at most `concurrency` hashes at once.
+    pub fn new(concurrency: usize) -> Result<Self> {
+        let dummy = hash_now(&crate::auth::token::random_password())?;
+        Ok(Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Busy("too many sign-ins at once; retry in a moment"))?
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+    }
+
+    /// The argon2id PHC string of `password`.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let password = password.to_owned();
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Whether `password` matches `hash`; with `None`, checks against a dummy hash
+    /// (taking the same time) and returns false.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
+        let (password, known) = (password.to_owned(), hash.is_some());
+        let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), str::to_owned);
+        let ok = self
+            .run(move || {
+                argon2()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(ok && known)
+    }
+}

@@ -1,0 +1,60 @@
+//! Embedded migrations, one folder per backend with the same version names.
+
+use diesel::Connection;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+use crate::error::Error;
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Arbitrary key of the PostgreSQL advisory lock that serialises migrations, so that
+/// several instances starting at once do not race to create the same tables.
+const MIGRATION_LOCK_KEY: i64 = 0x526f_7374_6572;
+
+/// Applies every pending migration; returns how many ran.
+pub async fn run_migrations(url: &DatabaseUrl) -> Result<usize, Error> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || migrate_sqlite(&path))
+                .await
+                .map_err(|e| Error::Internal(format!("migration task failed: {e}")))?
+        }
+        DatabaseUrl::Postgres(url) => migrate_postgres(url).await,
+    }
+}
+
+fn migrate_sqlite(path: &str) -> Result<usize, Error> {
+    let mut conn = diesel::SqliteConnection::establish(path)
+        .map_err(|e| Error::Unavailable(format!("cannot open SQLite database {path}: {e}")))?;
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
+    )?;
+    let applied = conn
+        .run_pending_migrations(SQLITE)
+        .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+    Ok(applied.len())
+}
+
+async fn migrate_postgres(url: &str) -> Result<usize, Error> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .execute(&mut conn)
+        .await?;
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let applied = harness
+        .run_pending_migrations(POSTGRES)
+        .map(|v| v.len())
+        .map_err(|e| Error::Internal(format!("migration failed: {e}")));
+    let mut conn = harness.into_inner();
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+        .execute(&mut conn)
+        .await?;
+    applied
+}

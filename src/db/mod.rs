@@ -1,0 +1,190 @@
+//! Storage: one pool type over SQLite and PostgreSQL, and the macros that run one
+//! query body on whichever backend is configured.
+
+mod instrumentation;
+mod migrate;
+pub mod schema;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures_util::FutureExt;
+
+pub use instrumentation::StatementCounter;
+pub use migrate::run_migrations;
+
+use crate::config::DatabaseUrl;
+use crate::error::Error;
+
+/// The SQLite connection type: diesel's synchronous connection run on blocking threads.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// How long a request waits for a pooled connection before it gets `SERVICE_UNAVAILABLE`.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// PRAGMAs every SQLite connection needs: enforced foreign keys, waiting on locks
+/// instead of failing, and WAL so readers never block the writer.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+
+/// A pool of connections to the configured database.
+#[derive(Clone)]
+pub enum Pool {
+    /// An embedded SQLite file.
+    Sqlite(DeadPool<SqliteConn>),
+    /// A PostgreSQL server.
+    Pg(DeadPool<AsyncPgConnection>),
+}
+
+/// A connection checked out of a [`Pool`]; it goes back when dropped.
+pub enum Conn {
+    /// A pooled SQLite connection.
+    Sqlite(Object<SqliteConn>),
+    /// A pooled PostgreSQL connection.
+    Pg(Object<AsyncPgConnection>),
+}
+
+impl Pool {
+    /// Builds a pool for `url`; every connection counts its statements into `counter`.
+    pub fn new(url: &DatabaseUrl, size: usize, counter: Arc<AtomicU64>) -> Result<Self, Error> {
+        let pool = match url {
+            DatabaseUrl::Sqlite(path) => Pool::Sqlite(build(sqlite_manager(path, counter), size)?),
+            DatabaseUrl::Postgres(url) => Pool::Pg(build(pg_manager(url, counter), size)?),
+        };
+        Ok(pool)
+    }
+
+    /// Checks a connection out, waiting at most [`CHECKOUT_TIMEOUT`].
+    pub async fn get(&self) -> Result<Conn, Error> {
+        let conn = match self {
+            Pool::Sqlite(pool) => pool.get().await.map(Conn::Sqlite),
+            Pool::Pg(pool) => pool.get().await.map(Conn::Pg),
+        };
+        conn.map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut conn = self.get().await?;
+        crate::with_conn!(&mut conn, |c| c.batch_execute("SELECT 1").await)
+            .map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
+    /// Whether this pool talks to PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Pool::Pg(_))
+    }
+}
+
+fn build<C>(manager: AsyncDieselConnectionManager<C>, size: usize) -> Result<DeadPool<C>, Error>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    DeadPool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(CHECKOUT_TIMEOUT))
+        .create_timeout(Some(CHECKOUT_TIMEOUT))
+        .recycle_timeout(Some(CHECKOUT_TIMEOUT))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot build the connection pool: {e}")))
+}
+
+fn sqlite_manager(path: &str, counter: Arc<AtomicU64>) -> AsyncDieselConnectionManager<SqliteConn> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let counter = counter.clone();
+        let url = url.to_owned();
+        async move {
+            let mut conn = SqliteConn::establish(&url).await?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            conn.set_instrumentation(StatementCounter::new(counter));
+            Ok(conn)
+        }
+        .boxed()
+    });
+    AsyncDieselConnectionManager::new_with_config(path, config)
+}
+
+fn pg_manager(
+    url: &str,
+    counter: Arc<AtomicU64>,
+) -> AsyncDieselConnectionManager<AsyncPgConnection> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let counter = counter.clone();
+        let url = url.to_owned();
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.set_instrumentation(StatementCounter::new(counter));
+            Ok(conn)
+        }
+        .boxed()
+    });
+    AsyncDieselConnectionManager::new_with_config(url, config)
+}
+
+/// Takes SQLite's write lock as the first statement of a transaction.
+///
+/// A deferred SQLite transaction that reads and then writes fails with "database is
+/// locked" when another writer got in between, because SQLite cannot wait on a lock
+/// upgrade. A write statement before any read takes the lock up front (as `BEGIN
+/// IMMEDIATE` would), and `busy_timeout` makes concurrent writers queue.
+pub async fn take_sqlite_write_lock(conn: &mut SqliteConn) -> diesel::QueryResult<()> {
+    diesel::sql_query("UPDATE settings SET id = id WHERE 0")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Runs `$body` with `$c` bound to the connection of whichever backend `$conn` holds;
+/// the body is type-checked against both.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => {
+                let $c: &mut $crate::db::SqliteConn = &mut **$c;
+                $body
+            }
+            $crate::db::Conn::Pg($c) => {
+                let $c: &mut diesel_async::AsyncPgConnection = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` in one write transaction on whichever backend `$conn` holds; the body
+/// returns `Result<_, E>` with `E: From<diesel::result::Error>`, and an `Err` rolls back.
+#[macro_export]
+macro_rules! transaction {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(obj) => {
+                let conn: &mut $crate::db::SqliteConn = &mut **obj;
+                diesel_async::AsyncConnection::transaction(conn, async |$c| {
+                    $crate::db::take_sqlite_write_lock($c).await?;
+                    $body
+                })
+                .await
+            }
+            $crate::db::Conn::Pg(obj) => {
+                let conn: &mut diesel_async::AsyncPgConnection = &mut **obj;
+                diesel_async::AsyncConnection::transaction(conn, async |$c| $body).await
+            }
+        }
+    };
+}

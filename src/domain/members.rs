@@ -1,0 +1,264 @@
+//! Members: who may sign in to the admin backend, with which role.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::Conn;
+use crate::db::schema::members;
+use crate::domain::validate;
+use crate::error::{ErrorCode, Rejection, Result};
+use crate::with_conn;
+
+/// Longest member name, in characters.
+pub const NAME_MAX: usize = 100;
+/// Longest search text, in characters.
+pub const SEARCH_MAX: usize = 200;
+
+/// Whether a member may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// May sign in.
+    Active,
+    /// May not sign in; every session has ended.
+    Frozen,
+}
+
+impl MemberStatus {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "ACTIVE",
+            MemberStatus::Frozen => "FROZEN",
+        }
+    }
+}
+
+/// A member as stored. Holds the password hash: never show it, never log it.
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = members)]
+pub struct Member {
+    /// Its id.
+    pub id: i64,
+    /// Email as entered.
+    pub email: String,
+    /// Lower-cased email, the unique key.
+    pub email_key: String,
+    /// Display name.
+    pub name: String,
+    /// Lower-cased email and name, what search matches.
+    pub search_key: String,
+    /// The role.
+    pub role_id: i64,
+    /// `ACTIVE` or `FROZEN`.
+    pub status: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Whether only a password change is allowed until the password changes.
+    pub must_change_password: bool,
+    /// When it was last frozen.
+    pub frozen_at: Option<NaiveDateTime>,
+    /// Why it was last frozen.
+    pub frozen_reason: Option<String>,
+    /// Who invited this member.
+    pub invited_by: Option<i64>,
+    /// Last successful sign-in.
+    pub last_login_at: Option<NaiveDateTime>,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+    /// Bumps on every change.
+    pub version: i32,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Member {
+    /// The member's status.
+    pub fn status(&self) -> MemberStatus {
+        if self.status == "FROZEN" {
+            MemberStatus::Frozen
+        } else {
+            MemberStatus::Active
+        }
+    }
+}
+
+/// A member to insert.
+#[derive(Insertable)]
+#[diesel(table_name = members)]
+pub struct NewMember<'a> {
+    /// Email as entered (validated).
+    pub email: &'a str,
+    /// Lower-cased email.
+    pub email_key: &'a str,
+    /// Name (validated).
+    pub name: &'a str,
+    /// Search text.
+    pub search_key: &'a str,
+    /// The role.
+    pub role_id: i64,
+    /// Always `ACTIVE` for a new member.
+    pub status: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Whether the first sign-in must change the password.
+    pub must_change_password: bool,
+    /// Who invited them.
+    pub invited_by: Option<i64>,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What search matches: the lower-cased email and name, one per line.
+pub fn search_key(email: &str, name: &str) -> String {
+    format!("{}\n{}", email.to_lowercase(), name.to_lowercase())
+}
+
+/// Which members a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct MemberFilter {
+    /// Only members with this status.
+    pub status: Option<MemberStatus>,
+    /// Only members with this role (`Some(None)`: an id that names no role, so nobody).
+    pub role_id: Option<Option<i64>>,
+    /// Only members whose email or name contains this, lower-cased.
+    pub search: Option<String>,
+}
+
+impl MemberFilter {
+    /// Validates and normalises the raw search text.
+    pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
+        let s = raw.trim();
+        if s.chars().count() > SEARCH_MAX || s.chars().any(char::is_control) {
+            return Err(Rejection::new(
+                ErrorCode::InvalidInput,
+                format!("search must be at most {SEARCH_MAX} characters"),
+            ));
+        }
+        Ok((!s.is_empty()).then(|| s.to_lowercase()))
+    }
+
+    fn like_pattern(&self) -> Option<String> {
+        let s = self.search.as_ref()?;
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        Some(format!("%{escaped}%"))
+    }
+}
+
+/// Applies a [`MemberFilter`] to a boxed query on `members`.
+macro_rules! filtered {
+    ($query:expr, $filter:expr, $pattern:expr) => {{
+        let mut q = $query;
+        if let Some(status) = $filter.status {
+            q = q.filter(members::status.eq(status.as_str()));
+        }
+        if let Some(role) = $filter.role_id {
+            q = q.filter(members::role_id.eq(role.unwrap_or(0)));
+        }
+        if let Some(pattern) = $pattern {
+            q = q.filter(members::search_key.like(pattern).escape('\\'));
+        }
+        q
+    }};
+}
+
+/// A page of members, newest first, after the member `after` (keyset on the id).
+pub async fn page(
+    conn: &mut Conn,
+    filter: &MemberFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let pattern = filter.like_pattern();
+    Ok(with_conn!(conn, |c| {
+        let mut q = filtered!(
+            members::table.select(Member::as_select()).into_boxed(),
+            filter,
+            pattern.clone()
+        );
+        if let Some(after) = after {
+            q = q.filter(members::id.lt(after));
+        }
+        q.order(members::id.desc()).limit(limit).load(c).await
+    })?)
+}
+
+/// How many members match the filter.
+pub async fn count(conn: &mut Conn, filter: &MemberFilter) -> Result<i64> {
+    let pattern = filter.like_pattern();
+    Ok(with_conn!(conn, |c| {
+        filtered!(members::table.count().into_boxed(), filter, pattern.clone())
+            .get_result(c)
+            .await
+    })?)
+}
+
+/// One member by id.
+pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Member>> {
+    Ok(with_conn!(conn, |c| members::table
+        .find(id)
+        .select(Member::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// The members with the given ids (missing ids are left out).
+pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Member>> {
+    let q = members::table.filter(members::id.eq_any(ids));
+    Ok(with_conn!(conn, |c| q
+        .select(Member::as_select())
+        .load(c)
+        .await)?)
+}
+
+/// One member by email, case-insensitively.
+pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<Member>> {
+    let q = members::table.filter(members::email_key.eq(validate::key(email)));
+    Ok(with_conn!(conn, |c| q
+        .select(Member::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// Whether any member exists.
+pub async fn any(conn: &mut Conn) -> Result<bool> {
+    let q = diesel::select(diesel::dsl::exists(members::table.select(members::id)));
+    Ok(with_conn!(conn, |c| q.get_result(c).await)?)
+}
+
+/// Inserts a member; `NAME_TAKEN` when the email is in use.
+pub async fn insert(conn: &mut Conn, new: &NewMember<'_>) -> Result<Member> {
+    let q = diesel::insert_into(members::table).values(new);
+    with_conn!(conn, |c| q
+        .returning(Member::as_returning())
+        .get_result(c)
+        .await)
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => Rejection::new(
+            ErrorCode::NameTaken,
+            "a member with this email exists already",
+        )
+        .on(&["email"])
+        .into(),
+        e => e.into(),
+    })
+}

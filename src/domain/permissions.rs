@@ -1,0 +1,132 @@
+//! Permissions and sets of them, stored as a comma-separated list of names.
+
+/// One thing a role may allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See members and invitations.
+    MembersView,
+    /// Invite members and manage invitations.
+    MembersInvite,
+    /// Change a member's role.
+    MembersEditPermission,
+    /// Freeze and recover members.
+    MembersFreeze,
+    /// Reset members' passwords.
+    MembersResetPassword,
+    /// Create, edit and delete roles.
+    RolesManage,
+    /// Read and change the security settings.
+    SecuritySettingsManage,
+    /// Read the audit log.
+    AuditLogView,
+}
+
+impl Permission {
+    /// Every permission, in canonical order.
+    pub const ALL: [Permission; 8] = [
+        Permission::MembersView,
+        Permission::MembersInvite,
+        Permission::MembersEditPermission,
+        Permission::MembersFreeze,
+        Permission::MembersResetPassword,
+        Permission::RolesManage,
+        Permission::SecuritySettingsManage,
+        Permission::AuditLogView,
+    ];
+
+    /// The stored and displayed name, e.g. `MEMBERS_VIEW`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::MembersView => "MEMBERS_VIEW",
+            Permission::MembersInvite => "MEMBERS_INVITE",
+            Permission::MembersEditPermission => "MEMBERS_EDIT_PERMISSION",
+            Permission::MembersFreeze => "MEMBERS_FREEZE",
+            Permission::MembersResetPassword => "MEMBERS_RESET_PASSWORD",
+            Permission::RolesManage => "ROLES_MANAGE",
+            Permission::SecuritySettingsManage => "SECURITY_SETTINGS_MANAGE",
+            Permission::AuditLogView => "AUDIT_LOG_VIEW",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << Permission::ALL
+            .iter()
+            .position(|p| *p == self)
+            .unwrap_or_default()
+    }
+}
+
+/// A set of permissions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PermissionSet(u16);
+
+impl PermissionSet {
+    /// Every permission.
+    pub fn all() -> Self {
+        Permission::ALL.into_iter().collect()
+    }
+
+    /// Whether `p` is in the set.
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    /// Whether every permission of `other` is in this set.
+    pub fn covers(self, other: PermissionSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The permissions in canonical order.
+    pub fn to_vec(self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.contains(*p))
+            .collect()
+    }
+
+    /// The stored form: names joined by commas, in canonical order.
+    pub fn to_db(self) -> String {
+        self.to_vec()
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads the stored form; unknown names (from a newer version) are skipped.
+    pub fn from_db(s: &str) -> Self {
+        s.split(',')
+            .filter_map(|name| Permission::ALL.into_iter().find(|p| p.name() == name))
+            .collect()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        PermissionSet(iter.into_iter().fold(0, |acc, p| acc | p.bit()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_form_round_trips_in_canonical_order() {
+        let set: PermissionSet = [Permission::AuditLogView, Permission::MembersView]
+            .into_iter()
+            .collect();
+        assert_eq!(set.to_db(), "MEMBERS_VIEW,AUDIT_LOG_VIEW");
+        assert_eq!(PermissionSet::from_db(&set.to_db()), set);
+        assert_eq!(PermissionSet::from_db(""), PermissionSet::default());
+    }
+
+    #[test]
+    fn covers_means_superset() {
+        let all = PermissionSet::all();
+        let one: PermissionSet = [Permission::RolesManage].into_iter().collect();
+        assert!(all.covers(one));
+        assert!(!one.covers(all));
+        assert!(one.covers(PermissionSet::default()));
+    }
+}

@@ -1,0 +1,167 @@
+//! The application's error type, and the one place where errors become GraphQL errors.
+
+use async_graphql::ErrorExtensions;
+
+/// Why an expected operation was refused; becomes a `UserError` in a mutation payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A field failed validation.
+    InvalidInput,
+    /// The member, role or invitation does not exist.
+    NotFound,
+    /// `expectedVersion` no longer matches.
+    StaleVersion,
+    /// Nobody may act on themselves.
+    SelfAction,
+    /// Would leave no active administrator.
+    LastAdministrator,
+    /// Granting or touching a role with permissions the caller lacks.
+    PrivilegeEscalation,
+    /// Deleting a role that members hold.
+    RoleInUse,
+    /// Deleting or narrowing the built-in role.
+    BuiltInRole,
+    /// A role name or member email already in use.
+    NameTaken,
+    /// An invitation or reset token that cannot be used.
+    TokenInvalid,
+    /// The invitation is no longer pending.
+    InvitationNotPending,
+    /// Unknown email or wrong password.
+    InvalidCredentials,
+    /// Right password, frozen member.
+    MemberFrozen,
+    /// A new password the policy refuses.
+    PasswordPolicy,
+    /// No default password is configured.
+    NoDefaultPassword,
+}
+
+/// An expected refusal: its code, the input field it concerns, and a readable message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// What kind of refusal.
+    pub code: ErrorCode,
+    /// The path of the input field at fault, e.g. `["input", "name"]`.
+    pub field: Option<Vec<String>>,
+    /// A message fit to show the user.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A refusal with no particular field.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same refusal, naming the input field at fault.
+    pub fn on(mut self, path: &[&str]) -> Self {
+        self.field = Some(path.iter().map(|s| s.to_string()).collect());
+        self
+    }
+}
+
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        Error::Rejected(r)
+    }
+}
+
+/// Everything that can go wrong in Roster.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error
+/// showing its text, which would leak internal detail. [`Error::detail`] is for logs;
+/// clients get the mapping below.
+#[derive(Debug)]
+pub enum Error {
+    /// An expected refusal, reported in the payload.
+    Rejected(Rejection),
+    /// No valid session.
+    Unauthenticated,
+    /// The session lacks the permission.
+    Forbidden(&'static str),
+    /// The member must change the password before anything else.
+    PasswordChangeRequired,
+    /// A query argument that cannot be used (a bad cursor, a negative page size).
+    BadInput(String),
+    /// Too much work queued; the client may retry shortly.
+    Busy(&'static str),
+    /// The database cannot be reached.
+    Unavailable(String),
+    /// A database error nobody expected.
+    Db(diesel::result::Error),
+    /// Any other fault.
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::Db(e)
+    }
+}
+
+/// Shorthand for results of Roster operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A full description, for logs and the command line.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Rejected(r) => r.message.clone(),
+            Error::Unauthenticated => "sign in first".into(),
+            Error::Forbidden(p) => format!("this needs the {p} permission"),
+            Error::PasswordChangeRequired => "change your password first".into(),
+            Error::BadInput(m) => m.clone(),
+            Error::Busy(m) => format!("the server is busy: {m}"),
+            Error::Unavailable(m) => format!("database unavailable: {m}"),
+            Error::Db(e) => format!("database error: {e}"),
+            Error::Internal(m) => format!("internal error: {m}"),
+        }
+    }
+
+    /// The `extensions.code` a client sees for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Rejected(_) | Error::BadInput(_) => "BAD_USER_INPUT",
+            Error::Unauthenticated => "UNAUTHENTICATED",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            Error::Busy(_) => "SERVER_BUSY",
+            Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Error::Db(e) if is_connection_lost(e) => "SERVICE_UNAVAILABLE",
+            Error::Db(_) | Error::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    matches!(
+        e,
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
+            | E::BrokenTransactionManager
+    )
+}
+
+impl From<Error> for async_graphql::Error {
+    /// Faults are logged with their detail and reach the client as a generic message.
+    fn from(e: Error) -> Self {
+        let code = e.code();
+        let message = match code {
+            "INTERNAL_SERVER_ERROR" => {
+                tracing::error!(error = %e.detail(), "internal error");
+                "internal server error; the details are in the server log".to_owned()
+            }
+            "SERVICE_UNAVAILABLE" => {
+                tracing::warn!(error = %e.detail(), "database unavailable");
+                "the database is unavailable; try again shortly".to_owned()
+            }
+            _ => e.detail(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+    }
+}

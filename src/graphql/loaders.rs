@@ -1,0 +1,127 @@
+//! Per-request dataloaders: related rows of a whole page in one statement.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use dataloader::BatchFn;
+use dataloader::cached::Loader;
+
+use crate::db::{Conn, Pool};
+use crate::domain::members::{self, Member};
+use crate::domain::roles::{self, Role};
+use crate::error::{Error, Result};
+
+/// Rows fetched many ids at a time.
+pub trait ByKey: Clone + Send + Sync + 'static {
+    /// What is loaded, for error messages.
+    const WHAT: &'static str;
+    /// The rows for `ids`, keyed by id; missing ids are left out.
+    fn fetch(
+        conn: &mut Conn,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<HashMap<i64, Self>>> + Send;
+}
+
+impl ByKey for Role {
+    const WHAT: &'static str = "roles";
+    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(roles::by_ids(conn, ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect())
+    }
+}
+
+impl ByKey for Member {
+    const WHAT: &'static str = "members";
+    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(members::by_ids(conn, ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect())
+    }
+}
+
+/// How many members hold a role.
+#[derive(Clone, Copy)]
+pub struct MemberCount(pub i64);
+
+impl ByKey for MemberCount {
+    const WHAT: &'static str = "member counts";
+    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(roles::member_counts(conn, ids)
+            .await?
+            .into_iter()
+            .map(|(id, n)| (id, MemberCount(n)))
+            .collect())
+    }
+}
+
+/// The batch function behind a loader of `T`.
+pub struct Batch<T> {
+    pool: Pool,
+    _rows: PhantomData<T>,
+}
+
+impl<T: ByKey> BatchFn<i64, Option<T>> for Batch<T> {
+    async fn load(&mut self, keys: &[i64]) -> HashMap<i64, Option<T>> {
+        let fetched = match self.pool.get().await {
+            Ok(mut conn) => T::fetch(&mut conn, keys).await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(mut rows) => keys.iter().map(|k| (*k, rows.remove(k))).collect(),
+            Err(e) => {
+                // Leaving every key out makes each waiting resolver fail.
+                tracing::error!(error = %e.detail(), "loading {} failed", T::WHAT);
+                HashMap::new()
+            }
+        }
+    }
+}
+
+/// A loader of `T` by id.
+pub struct ByIdLoader<T: ByKey>(Loader<i64, Option<T>, Batch<T>>);
+
+impl<T: ByKey> ByIdLoader<T> {
+    fn new(pool: &Pool) -> Self {
+        Self(
+            Loader::new(Batch {
+                pool: pool.clone(),
+                _rows: PhantomData,
+            })
+            .with_max_batch_size(500),
+        )
+    }
+
+    /// The row with this id, batched with every other load of this request.
+    pub async fn load(&self, id: i64) -> Result<Option<T>> {
+        self.0
+            .try_load(id)
+            .await
+            .map_err(|e| Error::Internal(format!("loading {}: {e}", T::WHAT)))
+    }
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// Roles by id.
+    pub roles: ByIdLoader<Role>,
+    /// Members by id.
+    pub members: ByIdLoader<Member>,
+    /// Member counts by role id.
+    pub member_counts: ByIdLoader<MemberCount>,
+}
+
+impl Loaders {
+    /// Fresh loaders (nothing cached) for one request.
+    pub fn new(pool: &Pool) -> Self {
+        Self {
+            roles: ByIdLoader::new(pool),
+            members: ByIdLoader::new(pool),
+            member_counts: ByIdLoader::new(pool),
+        }
+    }
+}

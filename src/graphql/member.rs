@@ -1,0 +1,202 @@
+//! `Member`, the member list and its filter.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+
+use crate::domain::Permission;
+use crate::domain::members::{self, Member, MemberFilter as Filter};
+use crate::domain::validate;
+use crate::error::Error;
+use crate::graphql::access::{allowed, loaders, state};
+use crate::graphql::connection::{
+    PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
+};
+use crate::graphql::role::RoleNode;
+use crate::graphql::scalars::DateTime;
+
+/// Whether a member may sign in.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "MemberStatus", remote = "crate::domain::members::MemberStatus")]
+pub enum MemberStatusValue {
+    /// May sign in.
+    Active,
+    /// May not sign in; every session ended when the member was frozen.
+    Frozen,
+}
+
+/// A person with access to the admin backend.
+pub struct MemberNode(pub Member);
+
+/// A person with access to the admin backend.
+#[Object(name = "Member")]
+impl MemberNode {
+    /// The member's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Email address, unique case-insensitively; also the sign-in name.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The member's role: what they may do.
+    async fn role(&self, ctx: &Context<'_>) -> Result<RoleNode> {
+        let role = loaders(ctx).roles.load(self.0.role_id).await?;
+        Ok(RoleNode(role.ok_or_else(|| {
+            Error::Internal(format!("member {} has no role", self.0.id))
+        })?))
+    }
+    /// ACTIVE or FROZEN.
+    async fn status(&self) -> MemberStatusValue {
+        self.0.status().into()
+    }
+    /// Whether the member must change the password before doing anything else.
+    async fn must_change_password(&self) -> bool {
+        self.0.must_change_password
+    }
+    /// When the member was last frozen (kept after recovery).
+    async fn frozen_at(&self) -> Option<DateTime> {
+        self.0.frozen_at.map(DateTime::from)
+    }
+    /// Why the member was last frozen (kept after recovery).
+    async fn frozen_reason(&self) -> Option<&str> {
+        self.0.frozen_reason.as_deref()
+    }
+    /// Who invited this member; null for members not created by invitation.
+    async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<MemberNode>> {
+        let Some(id) = self.0.invited_by else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx).members.load(id).await?.map(MemberNode))
+    }
+    /// The last successful sign-in.
+    async fn last_login_at(&self) -> Option<DateTime> {
+        self.0.last_login_at.map(DateTime::from)
+    }
+    /// When the member was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    /// When an administrator or the member last changed the member.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+    /// Bumps on every change; pass it as `expectedVersion` for optimistic concurrency.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Which members to list.
+#[derive(InputObject, Default)]
+pub struct MemberFilter {
+    /// Only members with this status.
+    pub status: Option<MemberStatusValue>,
+    /// Only members with this role.
+    pub role_id: Option<ID>,
+    /// Case-insensitive substring of email or name; `%` and `_` match literally.
+    pub search: Option<String>,
+}
+
+impl MemberFilter {
+    fn into_domain(self) -> Result<Filter, Error> {
+        let search = match self.search.as_deref() {
+            Some(s) => Filter::search_text(s)
+                .map_err(|r| Error::BadInput(format!("filter.search: {}", r.message)))?,
+            None => None,
+        };
+        Ok(Filter {
+            status: self.status.map(Into::into),
+            role_id: self.role_id.map(|id| validate::id(&id)),
+            search,
+        })
+    }
+}
+
+/// A member in a list, with its cursor.
+#[derive(SimpleObject)]
+pub struct MemberEdge {
+    /// Pass as `after` to continue after this member.
+    pub cursor: String,
+    /// The member.
+    pub node: MemberNode,
+}
+
+/// One page of members, newest first.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct MemberConnection {
+    /// The members with their cursors.
+    pub edges: Vec<MemberEdge>,
+    /// Where this page stands.
+    pub page_info: PageInfo,
+    #[graphql(skip)]
+    filter: Filter,
+}
+
+#[ComplexObject]
+impl MemberConnection {
+    /// The members of this page.
+    async fn nodes(&self) -> Vec<MemberNode> {
+        self.edges
+            .iter()
+            .map(|e| MemberNode(e.node.0.clone()))
+            .collect()
+    }
+    /// How many members match the filter, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let mut conn = state(ctx).pool.get().await?;
+        let n = members::count(&mut conn, &self.filter).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// Member queries.
+#[derive(Default)]
+pub struct MemberQuery;
+
+#[Object]
+impl MemberQuery {
+    /// Members, newest first, `first` at most 100 per page. Needs MEMBERS_VIEW.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        filter: Option<MemberFilter>,
+    ) -> Result<MemberConnection> {
+        allowed(ctx, Some(Permission::MembersView))?;
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let rows =
+            members::page(&mut state(ctx).pool.get().await?, &filter, after, limit + 1).await?;
+        let (rows, more) = trim_page(rows, limit);
+        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let edges = rows
+            .into_iter()
+            .map(|m| MemberEdge {
+                cursor: encode_cursor(m.id),
+                node: MemberNode(m),
+            })
+            .collect();
+        Ok(MemberConnection {
+            edges,
+            page_info: page_info(&ids, more, after.is_some()),
+            filter,
+        })
+    }
+
+    /// One member; null when the id names nobody. Needs MEMBERS_VIEW.
+    async fn member(&self, ctx: &Context<'_>, id: ID) -> Result<Option<MemberNode>> {
+        allowed(ctx, Some(Permission::MembersView))?;
+        let Some(id) = validate::id(&id) else {
+            return Ok(None);
+        };
+        Ok(members::find(&mut state(ctx).pool.get().await?, id)
+            .await?
+            .map(MemberNode))
+    }
+}

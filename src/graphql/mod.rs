@@ -1,0 +1,45 @@
+//! The GraphQL API: schema assembly, one module per type area, loaders and access checks.
+
+pub mod access;
+mod connection;
+mod errors;
+pub mod loaders;
+mod member;
+mod role;
+mod scalars;
+mod session;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::state::AppState;
+
+pub use access::RequestCtx;
+
+/// Every query.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(session::SessionQuery, member::MemberQuery, role::RoleQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(session::SessionMutation, role::RoleMutation);
+
+/// The Roster schema type.
+pub type RosterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+}
+
+/// The schema, serving with `state`.
+pub fn schema(state: AppState) -> RosterSchema {
+    builder().data(state).finish()
+}
+
+/// The schema as SDL (what `schema.graphql` holds).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

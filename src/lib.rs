@@ -1,0 +1,123 @@
+//! Roster: a GraphQL API server for the member management of an admin backend.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+
+use crate::auth::Hasher;
+use crate::clock::Clock;
+use crate::config::{Config, DatabaseUrl};
+use crate::db::Pool;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// The router serving the whole API with `state`.
+pub fn app(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// How many passwords may hash at once: one per core, so hashing never starves the rest.
+fn hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Migrates the database and builds the shared state around it.
+pub async fn open(
+    database: &DatabaseUrl,
+    pool_size: usize,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState> {
+    db::run_migrations(database).await?;
+    let statements = Arc::new(AtomicU64::new(0));
+    let pool = Pool::new(database, pool_size, statements.clone())?;
+    let hasher = Hasher::new(hash_concurrency())?;
+    Ok(AppState {
+        pool,
+        clock,
+        hasher,
+        public_url: public_url.to_owned(),
+        statements,
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(config: Config) -> Result<()> {
+    let state = open(
+        &config.database,
+        config.db_pool_size,
+        &config.public_url,
+        Arc::new(clock::SystemClock),
+    )
+    .await?;
+    let created = domain::bootstrap::bootstrap(
+        &state,
+        &config.admin_email,
+        config.admin_password.as_deref(),
+    )
+    .await?;
+    if let Some(admin) = created {
+        announce_admin(&admin);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;
+    tracing::info!(
+        "Roster serves GraphQL at http://{}/graphql and GraphiQL at http://{}/",
+        config.listen,
+        config.listen
+    );
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn announce_admin(admin: &domain::bootstrap::CreatedAdmin) {
+    match &admin.generated_password {
+        Some(password) => println!(
+            "Created the first administrator.\n  email:    {}\n  password: {password}\nThis password is shown only once; you will be asked to change it at the first sign-in.",
+            admin.email
+        ),
+        None => println!(
+            "Created the first administrator {} with the configured password.",
+            admin.email
+        ),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

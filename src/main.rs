@@ -1,0 +1,129 @@
+//! The `roster` command: parse the command line, then call the library.
+
+use std::ffi::OsString;
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use roster::config::{Config, DatabaseArgs, DatabaseUrl, ServeArgs};
+use roster::domain::bootstrap;
+
+/// Roster: GraphQL API server for member management.
+#[derive(Parser)]
+#[command(name = "roster", version, about)]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (what a bare `roster` does).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator; reads the password from the first line of stdin.
+    CreateAdmin {
+        /// The administrator's email.
+        #[arg(long)]
+        email: String,
+        /// The administrator's display name.
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+const SUBCOMMANDS: [&str; 5] = ["serve", "migrate", "create-admin", "schema", "help"];
+
+/// A bare `roster` (flags only) means `roster serve`.
+fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
+    let named = args.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        SUBCOMMANDS.contains(&a.as_ref())
+            || ["-h", "--help", "-V", "--version"].contains(&a.as_ref())
+    });
+    if !named {
+        args.insert(1.min(args.len()), "serve".into());
+    }
+    args
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
+    init_tracing();
+    let database = match DatabaseUrl::parse(&cli.db.database_url) {
+        Ok(d) => d,
+        Err(e) => return config_error(e),
+    };
+    let result = match cli.command {
+        Command::Serve(args) => match Config::new(&cli.db, &args) {
+            Ok(config) => roster::serve(config).await,
+            Err(e) => return config_error(e),
+        },
+        Command::Migrate => migrate(&database).await,
+        Command::CreateAdmin { email, name } => create_admin(&database, &email, &name).await,
+        Command::Schema => {
+            print!("{}", roster::graphql::sdl());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {}", e.detail());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_error(e: roster::config::ConfigError) -> ExitCode {
+    eprintln!("roster: {e}");
+    ExitCode::from(2)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn migrate(database: &DatabaseUrl) -> roster::error::Result<()> {
+    let applied = roster::db::run_migrations(database).await?;
+    println!("applied {applied} migration(s)");
+    Ok(())
+}
+
+async fn create_admin(
+    database: &DatabaseUrl,
+    email: &str,
+    name: &str,
+) -> roster::error::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| {
+            roster::error::Error::Internal(format!("cannot read the password from stdin: {e}"))
+        })?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let state = roster::open(
+        database,
+        2,
+        "http://localhost",
+        Arc::new(roster::clock::SystemClock),
+    )
+    .await?;
+    bootstrap::prepare(&state).await?;
+    let member = bootstrap::create_admin(&state, email, name, password).await?;
+    println!("created administrator {} (id {})", member.email, member.id);
+    Ok(())
+}
