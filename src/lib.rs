@@ -74,11 +74,10 @@ pub async fn serve(config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;
-    tracing::info!(
-        "Roster serves GraphQL at http://{}/graphql and GraphiQL at http://{}/",
-        config.listen,
-        config.listen
-    );
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
+    tracing::info!("Roster serves GraphQL at http://{addr}/graphql and GraphiQL at http://{addr}/");
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

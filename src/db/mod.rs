@@ -45,6 +45,8 @@ pub enum Pool {
 }
 
 /// A connection checked out of a [`Pool`]; it goes back when dropped.
+// Short-lived on the stack; boxing would cost an allocation per checkout.
+#[allow(clippy::large_enum_variant)]
 pub enum Conn {
     /// A pooled SQLite connection.
     Sqlite(Object<SqliteConn>),

@@ -153,6 +153,9 @@ impl MemberConnection {
     }
 }
 
+/// Page size when `first` is null.
+const DEFAULT_PAGE: i32 = 20;
+
 /// Member queries.
 #[derive(Default)]
 pub struct MemberQuery;
@@ -163,12 +166,12 @@ impl MemberQuery {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
         filter: Option<MemberFilter>,
     ) -> Result<MemberConnection> {
         allowed(ctx, Some(Permission::MembersView))?;
-        let limit = page_size(first)?;
+        let limit = page_size(first.unwrap_or(DEFAULT_PAGE))?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
         let rows =

@@ -17,10 +17,12 @@ pub use access::RequestCtx;
 
 /// Every query.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(session::SessionQuery, member::MemberQuery, role::RoleQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(session::SessionMutation, role::RoleMutation);
 
 /// The Roster schema type.

@@ -83,8 +83,8 @@ pub struct CreateRoleInput {
     /// Name, unique case-insensitively, 1 to 64 characters.
     pub name: String,
     /// What the role is for, at most 500 characters.
-    #[graphql(default = "")]
-    pub description: String,
+    #[graphql(default_with = "Some(String::new())")]
+    pub description: Option<String>,
     /// What it allows; you must hold each of them yourself.
     pub permissions: Vec<PermissionValue>,
 }
@@ -175,7 +175,7 @@ impl RoleMutation {
         let st = state(ctx);
         let input = CreateRole {
             name: input.name,
-            description: input.description,
+            description: input.description.unwrap_or_default(),
             permissions: permissions(input.permissions),
         };
         let mut conn = st.pool.get().await?;

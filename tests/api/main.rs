@@ -1,0 +1,12 @@
+//! Integration tests: real HTTP into the real router, a fresh database per test, on
+//! SQLite and (with `ROSTER_TEST_POSTGRES_URL`) PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod http_surface;
+mod members;
+mod roles;
+mod schema;
+mod signin;

@@ -1,0 +1,314 @@
+//! The member read side: `members` (cursor pages, filters, search) and `member`.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::on_both_databases;
+
+const PAGE: &str = "query($first: Int, $after: String, $filter: MemberFilter) {
+  members(first: $first, after: $after, filter: $filter) {
+    totalCount
+    edges { cursor node { id email } }
+    nodes { id email name status role { id name } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}";
+
+on_both_databases!(
+    members_page_newest_first_by_cursor,
+    page_size_is_validated_and_capped,
+    filters_by_status_and_role,
+    search_is_case_insensitive_and_literal,
+    member_by_id_resolves_role_and_inviter,
+    a_page_costs_the_same_statements_at_any_size,
+);
+
+async fn page(app: &TestApp, token: &str, vars: Value) -> Value {
+    app.ok(Some(token), PAGE, vars).await["members"].clone()
+}
+
+fn emails(page: &Value) -> Vec<String> {
+    page["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn set_status(app: &TestApp, id: i64, status: &str) {
+    use diesel::prelude::*;
+    use roster::db::schema::members;
+    let mut conn = app.state.pool.get().await.unwrap();
+    roster::with_conn!(&mut conn, |c| {
+        diesel_async::RunQueryDsl::execute(
+            diesel::update(members::table.find(id)).set(members::status.eq(status)),
+            c,
+        )
+        .await
+    })
+    .unwrap();
+}
+
+async fn members_page_newest_first_by_cursor(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.admin_role_id().await;
+    let specs: Vec<(String, String)> = (0..25)
+        .map(|i| (format!("m{i:02}@example.com"), format!("Member {i:02}")))
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = specs
+        .iter()
+        .map(|(e, n)| (e.as_str(), n.as_str(), role.as_str()))
+        .collect();
+    app.add_members(&refs, None).await;
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let p = page(&app, &admin, json!({ "first": 10, "after": after })).await;
+        assert_eq!(p["totalCount"], 26);
+        assert_eq!(p["pageInfo"]["hasPreviousPage"], after.is_some());
+        assert_eq!(
+            p["edges"].as_array().unwrap().len(),
+            p["nodes"].as_array().unwrap().len()
+        );
+        assert_eq!(
+            p["pageInfo"]["endCursor"],
+            p["edges"].as_array().unwrap().last().unwrap()["cursor"]
+        );
+        seen.extend(emails(&p));
+        if p["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = p["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let mut expected: Vec<String> = specs.iter().rev().map(|(e, _)| e.clone()).collect();
+    expected.push(ADMIN_EMAIL.to_owned());
+    assert_eq!(seen, expected, "newest first, every member exactly once");
+}
+
+async fn page_size_is_validated_and_capped(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.admin_role_id().await;
+    let specs: Vec<String> = (0..105).map(|i| format!("p{i}@example.com")).collect();
+    let refs: Vec<(&str, &str, &str)> = specs
+        .iter()
+        .map(|e| (e.as_str(), "P", role.as_str()))
+        .collect();
+    app.add_members(&refs, None).await;
+    assert_eq!(
+        page(&app, &admin, json!({ "first": 1000 })).await["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert_eq!(
+        page(&app, &admin, json!({})).await["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20,
+        "default 20"
+    );
+    let empty = page(&app, &admin, json!({ "first": 0 })).await;
+    assert_eq!(
+        (
+            empty["nodes"].as_array().unwrap().len(),
+            empty["totalCount"].as_i64()
+        ),
+        (0, Some(106))
+    );
+    for vars in [
+        json!({ "first": -1 }),
+        json!({ "after": "garbage" }),
+        json!({ "after": "" }),
+    ] {
+        let resp = app.gql(Some(&admin), PAGE, vars.clone()).await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{vars}");
+    }
+    let too_long = json!({ "filter": { "search": "x".repeat(201) } });
+    assert_eq!(
+        error_code(&app.gql(Some(&admin), PAGE, too_long).await),
+        "BAD_USER_INPUT"
+    );
+}
+
+async fn filters_by_status_and_role(app: TestApp) {
+    let admin = app.admin().await;
+    let support = app.create_role(&admin, "Support", &["MEMBERS_VIEW"]).await;
+    let ids = app
+        .add_members(
+            &[
+                ("s1@example.com", "S1", &support),
+                ("s2@example.com", "S2", &support),
+                ("o@example.com", "O", &app.admin_role_id().await),
+            ],
+            None,
+        )
+        .await;
+    set_status(&app, ids[0], "FROZEN").await;
+
+    let frozen = page(&app, &admin, json!({ "filter": { "status": "FROZEN" } })).await;
+    assert_eq!(
+        (emails(&frozen), frozen["totalCount"].as_i64()),
+        (vec!["s1@example.com".to_owned()], Some(1))
+    );
+    assert_eq!(frozen["nodes"][0]["status"], "FROZEN");
+    let by_role = page(&app, &admin, json!({ "filter": { "roleId": support } })).await;
+    assert_eq!(emails(&by_role), ["s2@example.com", "s1@example.com"]);
+    let both = page(
+        &app,
+        &admin,
+        json!({ "filter": { "roleId": support, "status": "ACTIVE" } }),
+    )
+    .await;
+    assert_eq!(
+        (emails(&both), both["totalCount"].as_i64()),
+        (vec!["s2@example.com".to_owned()], Some(1))
+    );
+    for bad in ["999999", "not-an-id"] {
+        let none = page(&app, &admin, json!({ "filter": { "roleId": bad } })).await;
+        assert_eq!(
+            (
+                none["nodes"].as_array().unwrap().len(),
+                none["totalCount"].as_i64()
+            ),
+            (0, Some(0))
+        );
+    }
+    let bad_status = app
+        .gql(
+            Some(&admin),
+            PAGE,
+            json!({ "filter": { "status": "SLEEPING" } }),
+        )
+        .await;
+    assert!(
+        bad_status["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SLEEPING")
+    );
+}
+
+async fn search_is_case_insensitive_and_literal(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.admin_role_id().await;
+    app.add_members(
+        &[
+            ("ann.lee@example.com", "Ann Lee", &role),
+            ("bob@corp.test", "Bob Ärger", &role),
+            ("percent@example.com", "100% Sure", &role),
+            ("under_score@example.com", "Under Score", &role),
+            ("quote@example.com", "O'Brien \"Q\"", &role),
+        ],
+        None,
+    )
+    .await;
+    let cases: [(&str, &[&str]); 9] = [
+        ("ANN", &["ann.lee@example.com"]),
+        ("  corp.TEST ", &["bob@corp.test"]),
+        ("äRGER", &["bob@corp.test"]),
+        ("%", &["percent@example.com"]),
+        ("_", &["under_score@example.com"]),
+        ("o'brien \"q", &["quote@example.com"]),
+        ("\\", &[]),
+        ("nobody-matches", &[]),
+        ("example.com ann", &[]),
+    ];
+    for (search, expected) in cases {
+        let p = page(&app, &admin, json!({ "filter": { "search": search } })).await;
+        assert_eq!(emails(&p), expected, "search {search:?}");
+        assert_eq!(p["totalCount"].as_u64(), Some(expected.len() as u64));
+    }
+    let all = page(&app, &admin, json!({ "filter": { "search": "  " } })).await;
+    assert_eq!(all["totalCount"], 6, "blank search filters nothing");
+}
+
+async fn member_by_id_resolves_role_and_inviter(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Support", &["MEMBERS_VIEW"]).await;
+    let inviter = app
+        .add_members(&[("inviter@example.com", "Inviter", &role)], None)
+        .await[0];
+    let invited = app
+        .add_members(&[("invited@example.com", "Invited", &role)], Some(inviter))
+        .await[0];
+    let q = "query($id: ID!) { member(id: $id) { id email name status mustChangePassword frozenAt frozenReason
+        lastLoginAt createdAt updatedAt version role { name } invitedBy { email invitedBy { id } } } }";
+    let m = app
+        .ok(Some(&admin), q, json!({ "id": invited.to_string() }))
+        .await["member"]
+        .clone();
+    assert_eq!(m["role"]["name"], "Support");
+    assert_eq!(
+        m["invitedBy"],
+        json!({ "email": "inviter@example.com", "invitedBy": null })
+    );
+    assert_eq!(
+        (m["status"].as_str(), m["version"].as_i64()),
+        (Some("ACTIVE"), Some(1))
+    );
+    assert!(
+        m["createdAt"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 in UTC: {}",
+        m["createdAt"]
+    );
+    assert_eq!(
+        (m["frozenAt"].clone(), m["lastLoginAt"].clone()),
+        (json!(null), json!(null))
+    );
+    for id in ["999999", "abc", "1.5", ""] {
+        assert_eq!(
+            app.ok(Some(&admin), q, json!({ "id": id })).await["member"],
+            json!(null),
+            "{id}"
+        );
+    }
+}
+
+async fn a_page_costs_the_same_statements_at_any_size(app: TestApp) {
+    let admin = app.admin().await;
+    let mut roles = Vec::new();
+    for i in 0..5 {
+        roles.push(
+            app.create_role(&admin, &format!("Role {i}"), &["MEMBERS_VIEW"])
+                .await,
+        );
+    }
+    // The inviter's role is on no page member, so resolving it is always a second wave.
+    let admin_role = app.admin_role_id().await;
+    let inviter = app
+        .add_members(&[("root@example.com", "Root", &admin_role)], None)
+        .await[0];
+    let specs: Vec<String> = (0..120).map(|i| format!("s{i}@example.com")).collect();
+    for (i, chunk) in specs.chunks(24).enumerate() {
+        let refs: Vec<(&str, &str, &str)> = chunk
+            .iter()
+            .map(|e| (e.as_str(), "S", roles[i].as_str()))
+            .collect();
+        app.add_members(&refs, Some(inviter)).await;
+    }
+    let list = "query($first: Int) { members(first: $first) { totalCount nodes { id email name status role { name } } } }";
+    let deep = "query($first: Int) { members(first: $first) { nodes { role { name memberCount } invitedBy { email role { name } } } } }";
+    for (query, expected) in [(list, Some(4)), (deep, None)] {
+        let mut costs = Vec::new();
+        for first in [1, 10, 50, 100] {
+            let before = app.statements();
+            let data = app.ok(Some(&admin), query, json!({ "first": first })).await;
+            costs.push(app.statements() - before);
+            assert_eq!(
+                data["members"]["nodes"].as_array().unwrap().len(),
+                first as usize
+            );
+        }
+        assert!(
+            costs.windows(2).all(|w| w[0] == w[1]),
+            "statements per page size 1/10/50/100: {costs:?}"
+        );
+        if let Some(n) = expected {
+            assert_eq!(costs[0], n, "session + page + count + roles");
+        }
+    }
+}

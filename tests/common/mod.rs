@@ -1,0 +1,368 @@
+//! Test helpers: a real server on a fresh database per test, driven over HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use roster::clock::ManualClock;
+use roster::config::DatabaseUrl;
+use roster::domain::members::{self, NewMember};
+use roster::domain::validate;
+use roster::state::AppState;
+use serde_json::{Value, json};
+
+/// Password of the administrator every test app starts with.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// Password of members made by [`TestApp::add_member`].
+pub const MEMBER_PASSWORD: &str = "member-password-1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// A fresh database, removed when dropped (also when the test fails).
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pub raw_url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Schema { base: String, schema: String },
+}
+
+impl TestDb {
+    /// A fresh database on `backend`; `None` for PostgreSQL when
+    /// `ROSTER_TEST_POSTGRES_URL` is not set.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique("roster_test")));
+                let raw_url = format!("sqlite://{}", path.display());
+                Some(TestDb {
+                    url: DatabaseUrl::parse(&raw_url).unwrap(),
+                    raw_url,
+                    cleanup: Cleanup::File(path),
+                })
+            }
+            Backend::Postgres => {
+                let base = std::env::var("ROSTER_TEST_POSTGRES_URL")
+                    .ok()
+                    .filter(|s| !s.is_empty())?;
+                let schema = unique("t");
+                let mut conn = AsyncPgConnection::establish(&base)
+                    .await
+                    .expect("connect to ROSTER_TEST_POSTGRES_URL");
+                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let raw_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                Some(TestDb {
+                    url: DatabaseUrl::parse(&raw_url).unwrap(),
+                    raw_url,
+                    cleanup: Cleanup::Schema { base, schema },
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Schema { base, schema } => {
+                let (base, schema) = (base.clone(), schema.clone());
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        if let Ok(mut conn) = AsyncPgConnection::establish(&base).await {
+                            let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running Roster server on its own fresh database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub db: Arc<TestDb>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    /// A server with a bootstrapped administrator ([`ADMIN_EMAIL`], [`ADMIN_PASSWORD`]).
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        let db = Arc::new(TestDb::new(backend).await?);
+        let app = Self::on(db, Arc::new(ManualClock::new())).await;
+        roster::domain::bootstrap::bootstrap(&app.state, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
+        Some(app)
+    }
+
+    /// A server on `db` with nothing bootstrapped beyond what migrations make.
+    pub async fn start_empty(db: Arc<TestDb>) -> TestApp {
+        Self::on(db, Arc::new(ManualClock::new())).await
+    }
+
+    /// Another server on the same database and clock, as a second instance would be.
+    pub async fn second_instance(&self) -> TestApp {
+        Self::on(self.db.clone(), self.clock.clone()).await
+    }
+
+    async fn on(db: Arc<TestDb>, clock: Arc<ManualClock>) -> TestApp {
+        let state = roster::open(&db.url, 8, "http://frontend.test", clock.clone())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = roster::app(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        TestApp {
+            backend: db_backend(&db),
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            clock,
+            db,
+            server,
+        }
+    }
+
+    /// Sends a GraphQL request and returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200, "GraphQL requests answer 200");
+        resp.json().await.unwrap()
+    }
+
+    /// Sends a request that must succeed and returns its `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let resp = self.gql(token, query, variables).await;
+        assert!(resp.get("errors").is_none(), "unexpected errors: {resp}");
+        resp["data"].clone()
+    }
+
+    /// Signs in and returns the token; panics on failure.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let data = self
+            .ok(None, LOGIN, json!({ "email": email, "password": password }))
+            .await;
+        assert_eq!(data["login"]["errors"], json!([]), "login failed: {data}");
+        data["login"]["session"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A token of the bootstrapped administrator.
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a role through the API and returns its id.
+    pub async fn create_role(&self, token: &str, name: &str, permissions: &[&str]) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                CREATE_ROLE,
+                json!({ "input": { "name": name, "permissions": permissions } }),
+            )
+            .await;
+        assert_eq!(
+            data["createRole"]["errors"],
+            json!([]),
+            "createRole failed: {data}"
+        );
+        data["createRole"]["role"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Arranges members directly in the database (invitations are the API way), all
+    /// with [`MEMBER_PASSWORD`], hashed once. Returns their ids in creation order.
+    pub async fn add_members(
+        &self,
+        specs: &[(&str, &str, &str)],
+        invited_by: Option<i64>,
+    ) -> Vec<i64> {
+        let hash = self.state.hasher.hash(MEMBER_PASSWORD).await.unwrap();
+        let mut ids = Vec::new();
+        for (email, name, role_id) in specs {
+            let now = roster::clock::Clock::now(self.clock.as_ref());
+            let new = NewMember {
+                email,
+                email_key: &validate::key(email),
+                name,
+                search_key: &members::search_key(email, name),
+                role_id: role_id.parse().unwrap(),
+                status: "ACTIVE",
+                password_hash: &hash,
+                must_change_password: false,
+                invited_by,
+                created_at: now,
+                updated_at: now,
+            };
+            let mut conn = self.state.pool.get().await.unwrap();
+            ids.push(members::insert(&mut conn, &new).await.unwrap().id);
+        }
+        ids
+    }
+
+    /// One member with a role, signed in; returns (member id, token).
+    pub async fn member_with(&self, email: &str, role_id: &str) -> (i64, String) {
+        let id = self
+            .add_members(&[(email, "Test Member", role_id)], None)
+            .await[0];
+        (id, self.login(email, MEMBER_PASSWORD).await)
+    }
+
+    /// The id of the built-in Administrator role.
+    pub async fn admin_role_id(&self) -> String {
+        let mut conn = self.state.pool.get().await.unwrap();
+        roster::domain::roles::administrator_id(&mut conn)
+            .await
+            .unwrap()
+            .to_string()
+    }
+
+    /// SQL statements run so far by this server's pool.
+    pub fn statements(&self) -> u64 {
+        AtomicU64::load(&self.state.statements, Ordering::SeqCst)
+    }
+}
+
+fn db_backend(db: &TestDb) -> Backend {
+    match db.url {
+        DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        DatabaseUrl::Postgres(_) => Backend::Postgres,
+    }
+}
+
+/// The `extensions.code` of the first top-level error.
+pub fn error_code(resp: &Value) -> &str {
+    resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {resp}"))
+}
+
+/// The code of the first payload error of `mutation`.
+pub fn user_error(data: &Value, mutation: &str) -> String {
+    data[mutation]["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no user error in {data}"))
+        .to_owned()
+}
+
+pub const LOGIN: &str = "mutation($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    session { token expiresAt member { id email mustChangePassword } }
+    errors { code field message }
+  }
+}";
+
+pub const CREATE_ROLE: &str = "mutation($input: CreateRoleInput!) {
+  createRole(input: $input) {
+    role { id name description permissions builtIn memberCount }
+    errors { code field message }
+  }
+}";
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL (the
+/// latter only when `ROSTER_TEST_POSTGRES_URL` is set).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await.unwrap();
+                super::$name(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::common::TestApp::start($crate::common::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// Like [`on_both_databases!`], but hands each test a fresh, empty [`TestDb`].
+#[macro_export]
+macro_rules! on_both_databases_raw {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::common::TestDb::new($crate::common::Backend::Sqlite).await.unwrap();
+                super::$name(db).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await {
+                    super::$name(db).await;
+                }
+            }
+        }
+    )*};
+}
