@@ -110,7 +110,8 @@ async fn graphql(
             ip: Some(peer.ip()),
         })
         .data(Loaders::new(&http.app.pool));
-    GraphQLResponse::from(http.schema.execute(request).await).into_response()
+    let response = http.schema.execute(request).await;
+    GraphQLResponse::from(response).into_response()
 }
 
 async fn graphiql() -> Html<String> {

@@ -82,6 +82,8 @@ impl<T: ByKey> BatchFn<i64, Option<T>> for Batch<T> {
     }
 }
 
+const YIELDS: usize = 10;
+
 /// A loader of `T` by id.
 pub struct ByIdLoader<T: ByKey>(Loader<i64, Option<T>, Batch<T>>);
 

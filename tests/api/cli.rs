@@ -136,6 +136,7 @@ async fn login(base: &str, email: &str, password: &str) -> serde_json::Value {
 
 crate::on_both_databases_raw!(
     first_start_prints_credentials_then_serves_and_stops_on_sigterm,
+    sigterm_lets_in_flight_requests_finish,
     create_admin_reads_the_password_from_stdin,
     migrate_is_idempotent
 );
@@ -217,4 +218,30 @@ async fn migrate_is_idempotent(db: TestDb) {
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
     }
+}
+
+async fn sigterm_lets_in_flight_requests_finish(db: TestDb) {
+    let server = spawn_serve(
+        &db.raw_url,
+        &[
+            ("ROSTER_ADMIN_EMAIL", "boss@example.com"),
+            ("ROSTER_ADMIN_PASSWORD", "boss-password-1"),
+        ],
+    );
+    // Hashing runs a few at a time, so twelve sign-ins are still running when SIGTERM comes.
+    let logins: Vec<_> = (0..12)
+        .map(|_| {
+            let base = server.base.clone();
+            tokio::spawn(async move { login(&base, "boss@example.com", "boss-password-1").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let code = tokio::task::spawn_blocking(move || terminate(server))
+        .await
+        .unwrap();
+    for login in logins {
+        let session = login.await.unwrap();
+        assert_eq!(session["errors"], json!([]), "{session}");
+    }
+    assert_eq!(code, Some(0));
 }

@@ -95,3 +95,119 @@ async fn graphql_refuses_what_is_not_a_json_request(app: TestApp) {
         .unwrap();
     assert_eq!(get.status(), 405, "no GraphQL over GET");
 }
+
+on_both_databases!(
+    internal_errors_reach_clients_as_a_generic_message,
+    concurrent_writes_all_land_or_fail_cleanly
+);
+
+async fn internal_errors_reach_clients_as_a_generic_message(app: TestApp) {
+    let admin = app.admin().await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    roster::with_conn!(&mut conn, |c| {
+        diesel_async::SimpleAsyncConnection::batch_execute(c, "DROP TABLE settings").await
+    })
+    .unwrap();
+    drop(conn);
+    let resp = app.gql(Some(&admin), "mutation { changePassword(currentPassword: \"admin-password-1\", newPassword: \"new-password-11\") { errors { code } } }", serde_json::json!({})).await;
+    assert_eq!(error_code(&resp), "INTERNAL_SERVER_ERROR");
+    let message = resp["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains("settings") && !message.to_lowercase().contains("table"),
+        "no detail leaks: {message}"
+    );
+}
+
+async fn concurrent_writes_all_land_or_fail_cleanly(app: TestApp) {
+    let admin = app.admin().await;
+    let create = |name: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.ok(
+                Some(admin),
+                CREATE_ROLE,
+                serde_json::json!({ "input": { "name": name, "permissions": [] } }),
+            )
+            .await
+        }
+    };
+    let distinct =
+        futures_util::future::join_all((0..16).map(|i| create(format!("Role {i}")))).await;
+    assert!(
+        distinct
+            .iter()
+            .all(|d| d["createRole"]["errors"] == serde_json::json!([])),
+        "{distinct:?}"
+    );
+    let same = futures_util::future::join_all((0..8).map(|_| create("Contended".into()))).await;
+    let codes: Vec<String> = same
+        .iter()
+        .filter(|d| d["createRole"]["errors"] != serde_json::json!([]))
+        .map(|d| user_error(d, "createRole"))
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["NAME_TAKEN"; 7],
+        "exactly one wins, the rest are told why"
+    );
+    let roles = app
+        .ok(Some(&admin), "{ roles { id } }", serde_json::json!({}))
+        .await;
+    assert_eq!(roles["roles"].as_array().unwrap().len(), 18);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_503_while_the_database_is_unreachable() {
+    let mut urls = vec![roster::config::DatabaseUrl::Sqlite(
+        "/nonexistent-dir/roster.db".into(),
+    )];
+    if std::env::var("ROSTER_TEST_POSTGRES_URL").is_ok() {
+        urls.push(roster::config::DatabaseUrl::Postgres(
+            "postgres://postgres@127.0.0.1:1/none".into(),
+        ));
+    }
+    for url in urls {
+        let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let state = roster::state::AppState {
+            pool: roster::db::Pool::new(&url, 2, statements.clone()).unwrap(),
+            clock: std::sync::Arc::new(roster::clock::SystemClock),
+            hasher: roster::auth::Hasher::new(1).unwrap(),
+            public_url: "http://frontend.test".into(),
+            statements,
+        };
+        let (base, server) = serve(state).await;
+        let client = reqwest::Client::new();
+        assert_eq!(
+            client
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "{url:?}"
+        );
+        assert_eq!(
+            client
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            503,
+            "{url:?}"
+        );
+        let body = serde_json::json!({ "query": LOGIN, "variables": { "email": "a@b.c", "password": "x" } });
+        let resp: serde_json::Value = client
+            .post(format!("{base}/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{url:?}: {resp}");
+        server.abort();
+    }
+}

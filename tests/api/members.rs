@@ -291,8 +291,11 @@ async fn a_page_costs_the_same_statements_at_any_size(app: TestApp) {
         app.add_members(&refs, Some(inviter)).await;
     }
     let list = "query($first: Int) { members(first: $first) { totalCount nodes { id email name status role { name } } } }";
-    let deep = "query($first: Int) { members(first: $first) { nodes { role { name memberCount } invitedBy { email role { name } } } } }";
-    for (query, expected) in [(list, Some(4)), (deep, None)] {
+    let related = "query($first: Int) { members(first: $first) { nodes { role { name } invitedBy { email } } } }";
+    // Nested waves (a role's count, an inviter's role) batch too, but how the keys of a
+    // later wave fall into batches depends on scheduling: bounded, not exact.
+    let deep = "query($first: Int) { members(first: $first) { nodes { role { memberCount } invitedBy { role { name } } } } }";
+    for (query, exact) in [(list, Some(4)), (related, Some(4)), (deep, None)] {
         let mut costs = Vec::new();
         for first in [1, 10, 50, 100] {
             let before = app.statements();
@@ -303,12 +306,15 @@ async fn a_page_costs_the_same_statements_at_any_size(app: TestApp) {
                 first as usize
             );
         }
-        assert!(
-            costs.windows(2).all(|w| w[0] == w[1]),
-            "statements per page size 1/10/50/100: {costs:?}"
-        );
-        if let Some(n) = expected {
-            assert_eq!(costs[0], n, "session + page + count + roles");
+        match exact {
+            Some(n) => assert!(
+                costs.iter().all(|c| *c == n),
+                "{query}: statements per page size 1/10/50/100: {costs:?}"
+            ),
+            None => assert!(
+                costs.iter().all(|c| *c <= 9),
+                "{query}: statements per page size 1/10/50/100: {costs:?}"
+            ),
         }
     }
 }

@@ -290,6 +290,22 @@ impl TestApp {
     }
 }
 
+/// Serves the real router for `state` on a free local port; returns its base URL.
+pub async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = roster::app(state);
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (format!("http://{addr}"), server)
+}
+
 fn db_backend(db: &TestDb) -> Backend {
     match db.url {
         DatabaseUrl::Sqlite(_) => Backend::Sqlite,
