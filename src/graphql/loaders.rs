@@ -82,8 +82,6 @@ impl<T: ByKey> BatchFn<i64, Option<T>> for Batch<T> {
     }
 }
 
-const YIELDS: usize = 10;
-
 /// A loader of `T` by id.
 pub struct ByIdLoader<T: ByKey>(Loader<i64, Option<T>, Batch<T>>);
 
