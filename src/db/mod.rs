@@ -151,6 +151,35 @@ pub async fn take_sqlite_write_lock(conn: &mut SqliteConn) -> diesel::QueryResul
         .map(drop)
 }
 
+/// Serialises, inside a transaction, the writes that check an invariant spanning many
+/// members (at least one active administrator), so that two of them cannot each see
+/// the other's row unchanged. The SQL differs per backend, hence a trait.
+pub trait MemberWriteLock {
+    /// Blocks until no other transaction holds the lock; released at commit or rollback.
+    fn lock_member_writes(&mut self) -> impl Future<Output = diesel::QueryResult<()>> + Send;
+}
+
+impl MemberWriteLock for SqliteConn {
+    /// SQLite write transactions already run one at a time ([`take_sqlite_write_lock`]).
+    async fn lock_member_writes(&mut self) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+}
+
+/// Arbitrary key of the PostgreSQL advisory lock that serialises member writes.
+const MEMBER_WRITES_LOCK_KEY: i64 = 0x526f_7374_6d62;
+
+impl MemberWriteLock for AsyncPgConnection {
+    async fn lock_member_writes(&mut self) -> diesel::QueryResult<()> {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({MEMBER_WRITES_LOCK_KEY})"
+        ))
+        .execute(self)
+        .await
+        .map(drop)
+    }
+}
+
 /// Runs `$body` with `$c` bound to the connection of whichever backend `$conn` holds;
 /// the body is type-checked against both.
 #[macro_export]

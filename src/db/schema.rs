@@ -31,6 +31,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        password_expires_at -> Nullable<Timestamp>,
+        reset_token_hash -> Nullable<Text>,
+        reset_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -51,9 +54,49 @@ diesel::table! {
         password_min_length -> Integer,
         session_ttl_minutes -> Integer,
         updated_at -> Timestamp,
+        reset_password_valid_hours -> Integer,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        role_id -> BigInt,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        status -> Text,
+        validity_days -> Integer,
+        expires_at -> Timestamp,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        accepted_by -> Nullable<BigInt>,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        action -> Text,
+        actor_id -> Nullable<BigInt>,
+        target_member_id -> Nullable<BigInt>,
+        target_role_id -> Nullable<BigInt>,
+        details -> Text,
+        ip -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
 diesel::joinable!(members -> roles (role_id));
 diesel::joinable!(sessions -> members (member_id));
-diesel::allow_tables_to_appear_in_same_query!(roles, members, sessions, settings);
+diesel::joinable!(invitations -> roles (role_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    roles,
+    members,
+    sessions,
+    settings,
+    invitations,
+    audit_events
+);

@@ -70,6 +70,8 @@ pub struct Member {
     pub updated_at: NaiveDateTime,
     /// Bumps on every change.
     pub version: i32,
+    /// When a password set by a reset stops signing in.
+    pub password_expires_at: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for Member {
@@ -249,7 +251,12 @@ pub async fn insert(conn: &mut Conn, new: &NewMember<'_>) -> Result<Member> {
         .returning(Member::as_returning())
         .get_result(c)
         .await)
-    .map_err(|e| match e {
+    .map_err(email_taken)
+}
+
+/// Maps a unique violation on insert to `NAME_TAKEN` on the email.
+pub fn email_taken(e: diesel::result::Error) -> crate::error::Error {
+    match e {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
@@ -260,5 +267,5 @@ pub async fn insert(conn: &mut Conn, new: &NewMember<'_>) -> Result<Member> {
         .on(&["email"])
         .into(),
         e => e.into(),
-    })
+    }
 }

@@ -1,8 +1,12 @@
 //! The rules and the SQL of Roster, free of GraphQL types.
 
+pub mod audit;
 pub mod bootstrap;
+pub mod invitations;
+pub mod member_admin;
 pub mod members;
 pub mod permissions;
+pub mod resets;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
@@ -10,3 +14,13 @@ pub mod signin;
 pub mod validate;
 
 pub use permissions::{Permission, PermissionSet};
+
+/// A signed-in member acting through the API: who, with which permissions, from where.
+pub struct Actor {
+    /// The acting member.
+    pub member_id: i64,
+    /// What their role allows, as read at the start of the request.
+    pub permissions: PermissionSet,
+    /// Actor and client address for the audit log.
+    pub origin: audit::Origin,
+}

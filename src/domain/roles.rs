@@ -7,10 +7,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
-use crate::db::schema::{members, roles};
+use crate::db::schema::{invitations, members, roles};
+use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
-use crate::domain::{Permission, PermissionSet};
-use crate::error::{ErrorCode, Rejection, Result};
+use crate::domain::{Actor, Permission, PermissionSet};
+use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::{transaction, with_conn};
 
 /// Name of the built-in role.
@@ -181,7 +182,7 @@ fn permission_set(list: &[Permission]) -> PermissionSet {
 /// Creates a custom role; the caller must hold every permission it grants.
 pub async fn create(
     conn: &mut Conn,
-    caller: PermissionSet,
+    actor: &Actor,
     input: CreateRole,
     now: NaiveDateTime,
 ) -> Result<Role> {
@@ -190,25 +191,48 @@ pub async fn create(
     let description = validate::text(&input.description, "description", DESCRIPTION_MAX)
         .map_err(|r| r.on(&["input", "description"]))?;
     let permissions = permission_set(&input.permissions);
-    if !caller.covers(permissions) {
+    if !actor.permissions.covers(permissions) {
         return Err(escalation().on(&["input", "permissions"]).into());
     }
     let key = validate::key(&name);
+    let stored = permissions.to_db();
     let new = NewRole {
         name: &name,
         name_key: &key,
         description: &description,
-        permissions: &permissions.to_db(),
+        permissions: &stored,
         built_in: false,
         created_at: now,
         updated_at: now,
     };
-    let insert = diesel::insert_into(roles::table).values(&new);
-    with_conn!(conn, |c| insert
-        .returning(Role::as_returning())
-        .get_result(c)
-        .await)
-    .map_err(name_taken)
+    transaction!(conn, |c| {
+        let role = diesel::insert_into(roles::table)
+            .values(&new)
+            .returning(Role::as_returning())
+            .get_result(c)
+            .await
+            .map_err(name_taken)?;
+        let details = serde_json::json!({ "after": snapshot(&role) });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::RoleCreated, role.id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(role)
+    })
+}
+
+/// What the audit log keeps of a role.
+fn snapshot(role: &Role) -> serde_json::Value {
+    let permissions: Vec<&str> = role
+        .permissions()
+        .to_vec()
+        .iter()
+        .map(|p| p.name())
+        .collect();
+    serde_json::json!({ "name": role.name, "description": role.description, "permissions": permissions })
 }
 
 fn name_taken(e: diesel::result::Error) -> crate::error::Error {
@@ -227,11 +251,12 @@ fn name_taken(e: diesel::result::Error) -> crate::error::Error {
 /// caller must hold every permission the role has before and after.
 pub async fn update(
     conn: &mut Conn,
-    caller: PermissionSet,
+    actor: &Actor,
     id: i64,
     input: UpdateRole,
     now: NaiveDateTime,
 ) -> Result<Role> {
+    let field = |f: &'static str| move |r: Rejection| r.on(&["input", f]);
     let changes = RoleChanges {
         name_key: input.name.as_deref().map(validate::key),
         name: input
@@ -239,13 +264,13 @@ pub async fn update(
             .as_deref()
             .map(|n| validate::label(n, "name", NAME_MAX))
             .transpose()
-            .map_err(|r| r.on(&["input", "name"]))?,
+            .map_err(field("name"))?,
         description: input
             .description
             .as_deref()
             .map(|d| validate::text(d, "description", DESCRIPTION_MAX))
             .transpose()
-            .map_err(|r| r.on(&["input", "description"]))?,
+            .map_err(field("description"))?,
         permissions: input
             .permissions
             .as_deref()
@@ -253,20 +278,29 @@ pub async fn update(
         updated_at: Some(now),
     };
     transaction!(conn, |c| {
-        let role: Role = roles::table
+        let before: Role = roles::table
             .find(id)
             .select(Role::as_select())
             .first(c)
             .await
             .optional()?
             .ok_or_else(|| not_found("id"))?;
-        check_update(&role, caller, &changes)?;
-        diesel::update(roles::table.find(id))
+        check_update(&before, actor.permissions, &changes)?;
+        let after = diesel::update(roles::table.find(id))
             .set(&changes)
             .returning(Role::as_returning())
             .get_result(c)
             .await
-            .map_err(name_taken)
+            .map_err(name_taken)?;
+        let details = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after) });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::RoleUpdated, id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(after)
     })
 }
 
@@ -297,10 +331,11 @@ fn check_update(role: &Role, caller: PermissionSet, changes: &RoleChanges) -> Re
     Ok(())
 }
 
-/// Deletes a custom role; its members move to `reassign_to` in the same transaction.
+/// Deletes a custom role; its members and invitations move to `reassign_to` in the
+/// same transaction.
 pub async fn delete(
     conn: &mut Conn,
-    caller: PermissionSet,
+    actor: &Actor,
     id: i64,
     reassign_to: Option<i64>,
     now: NaiveDateTime,
@@ -329,9 +364,10 @@ pub async fn delete(
             .on(&["id"])
             .into());
         }
-        if !caller.covers(role.permissions()) {
+        if !actor.permissions.covers(role.permissions()) {
             return Err(escalation().on(&["id"]).into());
         }
+        let mut moved = 0;
         if let Some(target) = reassign_to {
             let target: Role = roles::table
                 .find(target)
@@ -340,10 +376,10 @@ pub async fn delete(
                 .await
                 .optional()?
                 .ok_or_else(|| not_found("reassignTo"))?;
-            if !caller.covers(target.permissions()) {
+            if !actor.permissions.covers(target.permissions()) {
                 return Err(escalation().on(&["reassignTo"]).into());
             }
-            diesel::update(members::table.filter(members::role_id.eq(id)))
+            moved = diesel::update(members::table.filter(members::role_id.eq(id)))
                 .set((
                     members::role_id.eq(target.id),
                     members::updated_at.eq(now),
@@ -351,12 +387,24 @@ pub async fn delete(
                 ))
                 .execute(c)
                 .await?;
+            diesel::update(invitations::table.filter(invitations::role_id.eq(id)))
+                .set(invitations::role_id.eq(target.id))
+                .execute(c)
+                .await?;
         }
         diesel::delete(roles::table.find(id))
             .execute(c)
             .await
             .map_err(role_in_use)?;
-        Ok(id)
+        let details = serde_json::json!({ "before": snapshot(&role), "reassignTo": reassign_to.map(|r| r.to_string()), "membersMoved": moved });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::RoleDeleted, id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(id)
     })
 }
 
@@ -365,7 +413,7 @@ fn role_in_use(e: diesel::result::Error) -> crate::error::Error {
     match e {
         E::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Rejection::new(
             ErrorCode::RoleInUse,
-            "members hold this role: name a role to move them to (reassignTo)",
+            "members or invitations hold this role: name a role to move them to (reassignTo)",
         )
         .on(&["reassignTo"])
         .into(),

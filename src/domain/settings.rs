@@ -26,6 +26,8 @@ pub struct Settings {
     pub session_ttl_minutes: i32,
     /// When they last changed.
     pub updated_at: NaiveDateTime,
+    /// How long a password set by a reset signs in.
+    pub reset_password_valid_hours: i32,
 }
 
 impl Settings {
@@ -61,4 +63,121 @@ pub async fn get(conn: &mut Conn) -> Result<Settings> {
         .select(Settings::as_select())
         .first(c)
         .await)?)
+}
+
+/// Changes to the security settings; `None` keeps a value.
+#[derive(Default)]
+pub struct SettingsChanges {
+    /// A new default password (stored only as its hash).
+    pub default_password: Option<String>,
+    /// A new minimum password length.
+    pub password_min_length: Option<i32>,
+    /// A new session lifetime.
+    pub session_ttl_minutes: Option<i32>,
+    /// A new validity of passwords set by a reset.
+    pub reset_password_valid_hours: Option<i32>,
+}
+
+/// Accepted ranges: (min, max, field).
+const MIN_LENGTH_RANGE: (i32, i32) = (8, 128);
+const SESSION_TTL_RANGE: (i32, i32) = (5, 43_200);
+const RESET_VALID_RANGE: (i32, i32) = (1, 720);
+
+fn in_range(value: Option<i32>, (min, max): (i32, i32), field: &str) -> Result<()> {
+    match value {
+        Some(v) if !(min..=max).contains(&v) => Err(crate::error::Rejection::new(
+            crate::error::ErrorCode::InvalidInput,
+            format!("{field} must be from {min} to {max}"),
+        )
+        .on(&["input", field])
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Validates and applies `changes`, recording the act; returns the new settings.
+pub async fn update(
+    state: &crate::state::AppState,
+    actor: &crate::domain::Actor,
+    changes: SettingsChanges,
+) -> Result<Settings> {
+    use crate::domain::audit::{self, AuditAction, Event};
+    use crate::error::Error;
+    in_range(
+        changes.password_min_length,
+        MIN_LENGTH_RANGE,
+        "passwordMinLength",
+    )?;
+    in_range(
+        changes.session_ttl_minutes,
+        SESSION_TTL_RANGE,
+        "sessionTtlMinutes",
+    )?;
+    in_range(
+        changes.reset_password_valid_hours,
+        RESET_VALID_RANGE,
+        "resetPasswordValidHours",
+    )?;
+    let before = get(&mut state.pool.get().await?).await?;
+    let min = changes
+        .password_min_length
+        .map_or(before.min_length(), |m| m as usize);
+    let default_hash = match &changes.default_password {
+        Some(pw) => {
+            crate::domain::validate::password_shape(pw, min)
+                .map_err(|r| r.on(&["input", "defaultPassword"]))?;
+            Some(state.hasher.hash(pw).await?)
+        }
+        None => None,
+    };
+    let now = state.clock.now();
+    let details = serde_json::json!({
+        "before": { "passwordMinLength": before.password_min_length, "sessionTtlMinutes": before.session_ttl_minutes,
+                    "resetPasswordValidHours": before.reset_password_valid_hours },
+        "after": { "passwordMinLength": changes.password_min_length.unwrap_or(before.password_min_length),
+                   "sessionTtlMinutes": changes.session_ttl_minutes.unwrap_or(before.session_ttl_minutes),
+                   "resetPasswordValidHours": changes.reset_password_valid_hours.unwrap_or(before.reset_password_valid_hours) },
+        "defaultPasswordChanged": default_hash.is_some(),
+    });
+    let event = Event {
+        action: AuditAction::SecuritySettingsUpdated,
+        target_member: None,
+        target_role: None,
+        details,
+    };
+    let mut conn = state.pool.get().await?;
+    crate::transaction!(&mut conn, |c| {
+        let row = settings::table.find(1);
+        if let Some(hash) = &default_hash {
+            diesel::update(row)
+                .set(settings::default_password_hash.eq(Some(hash)))
+                .execute(c)
+                .await?;
+        }
+        if let Some(v) = changes.password_min_length {
+            diesel::update(row)
+                .set(settings::password_min_length.eq(v))
+                .execute(c)
+                .await?;
+        }
+        if let Some(v) = changes.session_ttl_minutes {
+            diesel::update(row)
+                .set(settings::session_ttl_minutes.eq(v))
+                .execute(c)
+                .await?;
+        }
+        if let Some(v) = changes.reset_password_valid_hours {
+            diesel::update(row)
+                .set(settings::reset_password_valid_hours.eq(v))
+                .execute(c)
+                .await?;
+        }
+        let updated = diesel::update(row)
+            .set(settings::updated_at.eq(now))
+            .returning(Settings::as_returning())
+            .get_result(c)
+            .await?;
+        audit::insert(&actor.origin, event, now).execute(c).await?;
+        Ok::<_, Error>(updated)
+    })
 }

@@ -3,13 +3,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use serde_json::json;
 
 use crate::auth::{Viewer, token};
-use crate::db::Conn;
 use crate::db::schema::{members, sessions as sessions_table};
+use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{Member, MemberStatus, find_by_email};
 use crate::domain::sessions::{self, NewSession};
-use crate::domain::{settings, validate};
+use crate::domain::settings::{self, Settings};
+use crate::domain::validate;
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::transaction;
@@ -28,30 +30,79 @@ fn invalid_credentials() -> Error {
     Rejection::new(ErrorCode::InvalidCredentials, "wrong email or password").into()
 }
 
-/// Signs a member in by email and password.
-pub async fn login(state: &AppState, email: &str, password: &str) -> Result<IssuedSession> {
-    if password.chars().count() > validate::PASSWORD_MAX_LENGTH {
-        return Err(invalid_credentials());
-    }
-    let member = {
-        let mut conn = state.pool.get().await?;
-        find_by_email(&mut conn, email).await?
-    };
-    let hash = member.as_ref().map(|m| m.password_hash.as_str());
-    let matches = state.hasher.verify(password, hash).await?;
-    let member = member.filter(|_| matches).ok_or_else(invalid_credentials)?;
+fn frozen() -> Error {
+    Rejection::new(
+        ErrorCode::MemberFrozen,
+        "this member is frozen; ask an administrator to recover it",
+    )
+    .into()
+}
+
+/// Why a sign-in with a matching password is refused, if it is.
+fn refusal(member: &Member, now: NaiveDateTime) -> Option<(Error, &'static str)> {
     if member.status() == MemberStatus::Frozen {
-        return Err(frozen());
+        return Some((frozen(), "member frozen"));
     }
+    if member
+        .password_expires_at
+        .is_some_and(|deadline| deadline <= now)
+    {
+        let e = Rejection::new(
+            ErrorCode::InvalidCredentials,
+            "this reset password has expired; ask an administrator for a new one",
+        );
+        return Some((e.into(), "reset password expired"));
+    }
+    None
+}
+
+/// Signs a member in by email and password. Unknown email and wrong password cost
+/// the same (a dummy hash is verified) and give the same answer.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    origin: &Origin,
+) -> Result<IssuedSession> {
+    let mut conn = state.pool.get().await?;
+    let member = find_by_email(&mut conn, email).await?;
+    drop(conn);
+    let too_long = password.chars().count() > validate::PASSWORD_MAX_LENGTH;
+    let hash = member
+        .as_ref()
+        .filter(|_| !too_long)
+        .map(|m| m.password_hash.as_str());
+    let matches = state.hasher.verify(password, hash).await?;
+    let now = state.clock.now();
+    let checked = match &member {
+        Some(m) if matches => refusal(m, now).map_or(Ok(m), Err),
+        _ => Err((invalid_credentials(), "wrong email or password")),
+    };
+    let member = match checked {
+        Ok(member) => member,
+        Err((error, why)) => {
+            let event = Event {
+                action: AuditAction::LoginFailed,
+                target_member: member.as_ref().map(|m| m.id),
+                target_role: None,
+                details: json!({ "email": email.trim(), "reason": why }),
+            };
+            audit::record(&mut state.pool.get().await?, origin, event, now).await?;
+            return Err(error);
+        }
+    };
     let mut conn = state.pool.get().await?;
     let ttl = settings::get(&mut conn).await?.session_ttl();
-    let now = state.clock.now();
-    let token = token::generate();
+    let secret = token::generate();
     let new = NewSession {
-        token_hash: &token::hash(&token),
+        token_hash: &token::hash(&secret),
         member_id: member.id,
         created_at: now,
         expires_at: now + ttl,
+    };
+    let origin = Origin {
+        actor: Some(member.id),
+        ip: origin.ip.clone(),
     };
     let member = transaction!(&mut conn, |c| {
         let member = diesel::update(
@@ -69,21 +120,20 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Issu
             .values(&new)
             .execute(c)
             .await?;
+        audit::insert(
+            &origin,
+            Event::member(AuditAction::LoginSucceeded, member.id, json!({})),
+            now,
+        )
+        .execute(c)
+        .await?;
         Ok::<_, Error>(member)
     })?;
     Ok(IssuedSession {
-        token,
+        token: secret,
         expires_at: new.expires_at,
         member,
     })
-}
-
-fn frozen() -> Error {
-    Rejection::new(
-        ErrorCode::MemberFrozen,
-        "this member is frozen; ask an administrator to recover it",
-    )
-    .into()
 }
 
 /// Ends the viewer's session.
@@ -92,15 +142,38 @@ pub async fn logout(state: &AppState, viewer: &Viewer) -> Result<()> {
     sessions::delete(&mut conn, viewer.session_id).await
 }
 
+/// Checks a new password against the policy: its length, and that it is neither the
+/// member's current password (`current_hash`) nor the default password.
+pub async fn check_new_password(
+    state: &AppState,
+    settings: &Settings,
+    new: &str,
+    current_hash: Option<&str>,
+    field: &str,
+) -> Result<()> {
+    let policy = |m: &str| Error::from(Rejection::new(ErrorCode::PasswordPolicy, m).on(&[field]));
+    validate::password_shape(new, settings.min_length()).map_err(|r| r.on(&[field]))?;
+    if let Some(current) = current_hash
+        && state.hasher.verify(new, Some(current)).await?
+    {
+        return Err(policy("the new password must differ from the current one"));
+    }
+    if let Some(default) = settings.default_password_hash.as_deref()
+        && state.hasher.verify(new, Some(default)).await?
+    {
+        return Err(policy("the new password must not be the default password"));
+    }
+    Ok(())
+}
+
 /// Changes the viewer's password, ends all their sessions and opens a fresh one.
 pub async fn change_password(
     state: &AppState,
     viewer: &Viewer,
     current: &str,
     new: &str,
+    origin: &Origin,
 ) -> Result<IssuedSession> {
-    let policy =
-        |m: &str| Error::from(Rejection::new(ErrorCode::PasswordPolicy, m).on(&["newPassword"]));
     let settings = settings::get(&mut state.pool.get().await?).await?;
     let old_hash = viewer.member.password_hash.as_str();
     if current.chars().count() > validate::PASSWORD_MAX_LENGTH
@@ -113,63 +186,96 @@ pub async fn change_password(
         .on(&["currentPassword"])
         .into());
     }
-    validate::password_shape(new, settings.min_length()).map_err(|r| r.on(&["newPassword"]))?;
     if new == current {
-        return Err(policy("the new password must differ from the current one"));
+        validate::password_shape(new, settings.min_length()).map_err(|r| r.on(&["newPassword"]))?;
+        return Err(Rejection::new(
+            ErrorCode::PasswordPolicy,
+            "the new password must differ from the current one",
+        )
+        .on(&["newPassword"])
+        .into());
     }
-    if let Some(default) = settings.default_password_hash.as_deref()
-        && state.hasher.verify(new, Some(default)).await?
-    {
-        return Err(policy("the new password must not be the default password"));
-    }
+    check_new_password(state, &settings, new, None, "newPassword").await?;
     let new_hash = state.hasher.hash(new).await?;
-    let mut conn = state.pool.get().await?;
-    store_new_password(&mut conn, state, viewer, &new_hash, settings.session_ttl()).await
-}
-
-async fn store_new_password(
-    conn: &mut Conn,
-    state: &AppState,
-    viewer: &Viewer,
-    new_hash: &str,
-    ttl: chrono::Duration,
-) -> Result<IssuedSession> {
-    let (now, token) = (state.clock.now(), token::generate());
-    let new = NewSession {
-        token_hash: &token::hash(&token),
-        member_id: viewer.member.id,
-        created_at: now,
-        expires_at: now + ttl,
-    };
     let target = members::table
         .find(viewer.member.id)
         .filter(members::status.eq("ACTIVE"))
-        .filter(members::password_hash.eq(&viewer.member.password_hash));
-    let member = transaction!(conn, |c| {
-        let member = diesel::update(target)
+        .filter(members::password_hash.eq(old_hash));
+    set_password(state, target, &new_hash, settings.session_ttl(), origin)
+        .await?
+        .ok_or(Error::Unauthenticated)
+}
+
+/// Stores a new password for the one member `target` selects (if it still does),
+/// clears reset state, ends the member's sessions, opens a fresh one and records
+/// PASSWORD_CHANGED, all in one transaction. `None` when `target` selects nobody.
+pub(crate) async fn set_password<T>(
+    state: &AppState,
+    target: T,
+    new_hash: &str,
+    ttl: chrono::Duration,
+    origin: &Origin,
+) -> Result<Option<IssuedSession>>
+where
+    T: diesel::query_builder::IntoUpdateTarget<Table = members::table> + Clone + Send + Sync,
+    diesel::query_builder::UpdateStatement<members::table, T::WhereClause>: Send,
+    T::WhereClause: Send
+        + Sync
+        + Clone
+        + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+        + diesel::query_builder::QueryFragment<diesel::pg::Pg>
+        + diesel::query_builder::QueryId,
+{
+    let (now, secret) = (state.clock.now(), token::generate());
+    let session_hash = token::hash(&secret);
+    let mut conn = state.pool.get().await?;
+    let member = transaction!(&mut conn, |c| {
+        let member = diesel::update(target.clone())
             .set((
                 members::password_hash.eq(new_hash),
                 members::must_change_password.eq(false),
+                members::password_expires_at.eq(None::<NaiveDateTime>),
+                members::reset_token_hash.eq(None::<String>),
+                members::reset_expires_at.eq(None::<NaiveDateTime>),
                 members::updated_at.eq(now),
                 members::version.eq(members::version + 1),
             ))
             .returning(Member::as_returning())
             .get_result(c)
             .await
-            .optional()?
-            .ok_or(Error::Unauthenticated)?;
+            .optional()?;
+        let Some(member) = member else {
+            return Ok::<_, Error>(None);
+        };
         diesel::delete(sessions_table::table.filter(sessions_table::member_id.eq(member.id)))
             .execute(c)
             .await?;
+        let session = NewSession {
+            token_hash: &session_hash,
+            member_id: member.id,
+            created_at: now,
+            expires_at: now + ttl,
+        };
         diesel::insert_into(sessions_table::table)
-            .values(&new)
+            .values(&session)
             .execute(c)
             .await?;
-        Ok::<_, Error>(member)
+        let origin = Origin {
+            actor: Some(member.id),
+            ip: origin.ip.clone(),
+        };
+        audit::insert(
+            &origin,
+            Event::member(AuditAction::PasswordChanged, member.id, json!({})),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok(Some(member))
     })?;
-    Ok(IssuedSession {
-        token,
-        expires_at: new.expires_at,
+    Ok(member.map(|member| IssuedSession {
+        token: secret,
+        expires_at: now + ttl,
         member,
-    })
+    }))
 }

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use async_graphql::Context;
 
 use crate::auth::Viewer;
-use crate::domain::Permission;
+use crate::domain::audit::Origin;
+use crate::domain::{Actor, Permission};
 use crate::error::Error;
 use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
@@ -47,4 +48,23 @@ pub fn allowed<'a>(ctx: &Context<'a>, permission: Option<Permission>) -> Result<
         Some(p) if !viewer.can(p) => Err(Error::Forbidden(p.name())),
         _ => Ok(viewer),
     }
+}
+
+/// Who acts (if anyone is signed in) and from where, for the audit log.
+pub fn origin(ctx: &Context<'_>) -> Origin {
+    let request = ctx.data_unchecked::<RequestCtx>();
+    Origin {
+        actor: request.viewer.as_ref().map(|v| v.member.id),
+        ip: request.ip.map(|ip| ip.to_string()),
+    }
+}
+
+/// The viewer as an [`Actor`], after the same checks as [`allowed`] with `permission`.
+pub fn actor(ctx: &Context<'_>, permission: Permission) -> Result<Actor, Error> {
+    let viewer = allowed(ctx, Some(permission))?;
+    Ok(Actor {
+        member_id: viewer.member.id,
+        permissions: viewer.permissions,
+        origin: origin(ctx),
+    })
 }

@@ -1,13 +1,17 @@
 //! The GraphQL API: schema assembly, one module per type area, loaders and access checks.
 
 pub mod access;
+mod audit;
 mod connection;
 mod errors;
+mod invitation;
 pub mod loaders;
 mod member;
+mod member_admin;
 mod role;
 mod scalars;
 mod session;
+mod settings;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -18,12 +22,25 @@ pub use access::RequestCtx;
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(session::SessionQuery, member::MemberQuery, role::RoleQuery);
+pub struct QueryRoot(
+    session::SessionQuery,
+    member::MemberQuery,
+    role::RoleQuery,
+    invitation::InvitationQuery,
+    settings::SettingsQuery,
+    audit::AuditQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(session::SessionMutation, role::RoleMutation);
+pub struct MutationRoot(
+    session::SessionMutation,
+    invitation::InvitationMutation,
+    member_admin::MemberAdminMutation,
+    role::RoleMutation,
+    settings::SettingsMutation,
+);
 
 /// The Roster schema type.
 pub type RosterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

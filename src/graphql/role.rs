@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use crate::domain::roles::{self, CreateRole, Role, UpdateRole};
 use crate::domain::{Permission, validate};
 use crate::error::{ErrorCode, Rejection};
-use crate::graphql::access::{allowed, loaders, state};
+use crate::graphql::access::{actor, allowed, loaders, state};
 use crate::graphql::errors::{UserError, split};
 use crate::graphql::scalars::DateTime;
 
@@ -171,7 +171,7 @@ pub struct RoleMutation;
 impl RoleMutation {
     /// Creates a role with permissions you hold yourself.
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<RolePayload> {
-        let viewer = allowed(ctx, Some(Permission::RolesManage))?;
+        let actor = actor(ctx, Permission::RolesManage)?;
         let st = state(ctx);
         let input = CreateRole {
             name: input.name,
@@ -179,7 +179,7 @@ impl RoleMutation {
             permissions: permissions(input.permissions),
         };
         let mut conn = st.pool.get().await?;
-        role_payload(roles::create(&mut conn, viewer.permissions, input, st.clock.now()).await)
+        role_payload(roles::create(&mut conn, &actor, input, st.clock.now()).await)
     }
 
     /// Changes a role's name, description or permissions. The Administrator role keeps
@@ -190,7 +190,7 @@ impl RoleMutation {
         id: ID,
         input: UpdateRoleInput,
     ) -> Result<RolePayload> {
-        let viewer = allowed(ctx, Some(Permission::RolesManage))?;
+        let actor = actor(ctx, Permission::RolesManage)?;
         let st = state(ctx);
         let input = UpdateRole {
             name: input.name,
@@ -200,7 +200,7 @@ impl RoleMutation {
         let result = async {
             let id = role_id(&id, "id")?;
             let mut conn = st.pool.get().await?;
-            roles::update(&mut conn, viewer.permissions, id, input, st.clock.now()).await
+            roles::update(&mut conn, &actor, id, input, st.clock.now()).await
         };
         role_payload(result.await)
     }
@@ -212,7 +212,7 @@ impl RoleMutation {
         id: ID,
         reassign_to: Option<ID>,
     ) -> Result<DeleteRolePayload> {
-        let viewer = allowed(ctx, Some(Permission::RolesManage))?;
+        let actor = actor(ctx, Permission::RolesManage)?;
         let st = state(ctx);
         let result = async {
             let id = role_id(&id, "id")?;
@@ -221,14 +221,7 @@ impl RoleMutation {
                 .map(|r| role_id(r, "reassignTo"))
                 .transpose()?;
             let mut conn = st.pool.get().await?;
-            roles::delete(
-                &mut conn,
-                viewer.permissions,
-                id,
-                reassign_to,
-                st.clock.now(),
-            )
-            .await
+            roles::delete(&mut conn, &actor, id, reassign_to, st.clock.now()).await
         }
         .await;
         let (deleted, errors) = split(result)?;

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use crate::domain::signin::{self, IssuedSession};
-use crate::graphql::access::{signed_in, state};
+use crate::graphql::access::{origin, signed_in, state};
 use crate::graphql::errors::{UserError, split};
 use crate::graphql::member::MemberNode;
 use crate::graphql::scalars::DateTime;
@@ -38,7 +38,7 @@ pub struct SessionPayload {
     pub errors: Vec<UserError>,
 }
 
-fn session_payload(result: crate::error::Result<IssuedSession>) -> Result<SessionPayload> {
+pub fn session_payload(result: crate::error::Result<IssuedSession>) -> Result<SessionPayload> {
     let (session, errors) = split(result)?;
     Ok(SessionPayload {
         session: session.map(Session::from),
@@ -71,7 +71,19 @@ impl SessionMutation {
         email: String,
         password: String,
     ) -> Result<SessionPayload> {
-        session_payload(signin::login(state(ctx), &email, &password).await)
+        session_payload(signin::login(state(ctx), &email, &password, &origin(ctx)).await)
+    }
+
+    /// Sets a new password with the secret of a reset link, and signs in. Public.
+    async fn complete_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<SessionPayload> {
+        session_payload(
+            crate::domain::resets::complete(state(ctx), &token, &new_password, &origin(ctx)).await,
+        )
     }
 
     /// Ends the current session.
@@ -89,7 +101,14 @@ impl SessionMutation {
     ) -> Result<SessionPayload> {
         let viewer = signed_in(ctx)?;
         session_payload(
-            signin::change_password(state(ctx), viewer, &current_password, &new_password).await,
+            signin::change_password(
+                state(ctx),
+                viewer,
+                &current_password,
+                &new_password,
+                &origin(ctx),
+            )
+            .await,
         )
     }
 }

@@ -209,7 +209,12 @@ async fn create_admin_reads_the_password_from_stdin(db: TestDb) {
 }
 
 async fn migrate_is_idempotent(db: TestDb) {
-    for expected in ["applied 1 migration(s)", "applied 0 migration(s)"] {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+    let all = std::fs::read_dir(dir).unwrap().count();
+    for expected in [
+        format!("applied {all} migration(s)"),
+        "applied 0 migration(s)".to_owned(),
+    ] {
         let out = roster(&db.raw_url).arg("migrate").output().unwrap();
         assert!(
             out.status.success(),

@@ -1,0 +1,481 @@
+//! Invitations: single-use links that let a new member sign up with a given role.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+
+use crate::auth::token;
+use crate::db::Conn;
+use crate::db::schema::{invitations, members, roles, sessions};
+use crate::domain::audit::{self, AuditAction, Event, Origin};
+use crate::domain::members::{self as member_rows, Member, NewMember};
+use crate::domain::roles::Role;
+use crate::domain::sessions::NewSession;
+use crate::domain::signin::IssuedSession;
+use crate::domain::{Actor, settings, validate};
+use crate::error::{Error, ErrorCode, Rejection, Result};
+use crate::state::AppState;
+use crate::{transaction, with_conn};
+
+/// Where an invitation stands; EXPIRED is derived from `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Can be accepted.
+    Pending,
+    /// Used: the member exists.
+    Accepted,
+    /// Not used in time.
+    Expired,
+    /// Withdrawn by an administrator (or its creator was frozen).
+    Revoked,
+}
+
+/// An invitation as stored.
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    /// Its id.
+    pub id: i64,
+    /// The role the new member gets.
+    pub role_id: i64,
+    /// The only address that may accept, if bound.
+    pub email: Option<String>,
+    /// Stored status: PENDING, ACCEPTED or REVOKED.
+    pub status: String,
+    /// Validity chosen at creation, reused by a reissue.
+    pub validity_days: i32,
+    /// When the link stops working.
+    pub expires_at: NaiveDateTime,
+    /// Who invited.
+    pub created_by: i64,
+    /// When.
+    pub created_at: NaiveDateTime,
+    /// The member created by accepting it.
+    pub accepted_by: Option<i64>,
+    /// When it was accepted.
+    pub accepted_at: Option<NaiveDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl Invitation {
+    /// The status as of `now`.
+    pub fn status(&self, now: NaiveDateTime) -> InvitationStatus {
+        match self.status.as_str() {
+            "ACCEPTED" => InvitationStatus::Accepted,
+            "REVOKED" => InvitationStatus::Revoked,
+            _ if self.expires_at <= now => InvitationStatus::Expired,
+            _ => InvitationStatus::Pending,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = invitations)]
+struct NewInvitation<'a> {
+    token_hash: &'a str,
+    role_id: i64,
+    email: Option<&'a str>,
+    email_key: Option<String>,
+    status: &'a str,
+    validity_days: i32,
+    expires_at: NaiveDateTime,
+    created_by: i64,
+    created_at: NaiveDateTime,
+}
+
+fn link(state: &AppState, secret: &str) -> String {
+    format!("{}/invite/{secret}", state.public_url)
+}
+
+fn token_invalid() -> Error {
+    Rejection::new(
+        ErrorCode::TokenInvalid,
+        "this invitation link is invalid, expired or already used",
+    )
+    .on(&["token"])
+    .into()
+}
+
+fn not_pending() -> Error {
+    Rejection::new(
+        ErrorCode::InvitationNotPending,
+        "this invitation was already accepted or revoked",
+    )
+    .on(&["id"])
+    .into()
+}
+
+fn escalation(field: &str) -> Error {
+    Rejection::new(
+        ErrorCode::PrivilegeEscalation,
+        "you can only invite to a role whose permissions you hold",
+    )
+    .on(&[field])
+    .into()
+}
+
+/// Creates a pending invitation valid for `validity_days`; returns it and its link
+/// (the only time the link is shown).
+pub async fn invite(
+    state: &AppState,
+    actor: &Actor,
+    role_id: Option<i64>,
+    validity_days: i32,
+    email: Option<&str>,
+) -> Result<(Invitation, String)> {
+    let mut conn = state.pool.get().await?;
+    let role_not_found = || Rejection::new(ErrorCode::NotFound, "no such role").on(&["roleId"]);
+    let role = match role_id {
+        Some(id) => crate::domain::roles::find(&mut conn, id)
+            .await?
+            .ok_or_else(role_not_found)?,
+        None => return Err(role_not_found().into()),
+    };
+    if !actor.permissions.covers(role.permissions()) {
+        return Err(escalation("roleId"));
+    }
+    let email = email
+        .map(|e| validate::email(e).map_err(|r| r.on(&["email"])))
+        .transpose()?;
+    if let Some(email) = &email
+        && member_rows::find_by_email(&mut conn, email)
+            .await?
+            .is_some()
+    {
+        return Err(Rejection::new(
+            ErrorCode::NameTaken,
+            "a member with this email exists already",
+        )
+        .on(&["email"])
+        .into());
+    }
+    let (now, secret) = (state.clock.now(), token::generate());
+    let new = NewInvitation {
+        token_hash: &token::hash(&secret),
+        role_id: role.id,
+        email: email.as_deref(),
+        email_key: email.as_deref().map(validate::key),
+        status: "PENDING",
+        validity_days,
+        expires_at: now + chrono::Duration::days(i64::from(validity_days)),
+        created_by: actor.member_id,
+        created_at: now,
+    };
+    let invitation = transaction!(&mut conn, |c| {
+        let invitation = diesel::insert_into(invitations::table)
+            .values(&new)
+            .returning(Invitation::as_returning())
+            .get_result(c)
+            .await?;
+        let details = json!({ "invitationId": invitation.id.to_string(), "roleName": role.name, "email": email, "validityDays": validity_days });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::MemberInvited, role.id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(invitation)
+    })?;
+    Ok((invitation, link(state, &secret)))
+}
+
+/// One invitation by id.
+pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Invitation>> {
+    Ok(with_conn!(conn, |c| invitations::table
+        .find(id)
+        .select(Invitation::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+macro_rules! status_filtered {
+    ($query:expr, $status:expr, $now:expr) => {{
+        let mut q = $query;
+        match $status {
+            None => {}
+            Some(InvitationStatus::Pending) => {
+                q = q
+                    .filter(invitations::status.eq("PENDING"))
+                    .filter(invitations::expires_at.gt($now));
+            }
+            Some(InvitationStatus::Expired) => {
+                q = q
+                    .filter(invitations::status.eq("PENDING"))
+                    .filter(invitations::expires_at.le($now));
+            }
+            Some(InvitationStatus::Accepted) => q = q.filter(invitations::status.eq("ACCEPTED")),
+            Some(InvitationStatus::Revoked) => q = q.filter(invitations::status.eq("REVOKED")),
+        }
+        q
+    }};
+}
+
+/// A page of invitations, newest first, after the invitation `after`.
+pub async fn page(
+    conn: &mut Conn,
+    status: Option<InvitationStatus>,
+    after: Option<i64>,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<Invitation>> {
+    Ok(with_conn!(conn, |c| {
+        let mut q = status_filtered!(
+            invitations::table
+                .select(Invitation::as_select())
+                .into_boxed(),
+            status,
+            now
+        );
+        if let Some(after) = after {
+            q = q.filter(invitations::id.lt(after));
+        }
+        q.order(invitations::id.desc()).limit(limit).load(c).await
+    })?)
+}
+
+/// How many invitations have this status.
+pub async fn count(
+    conn: &mut Conn,
+    status: Option<InvitationStatus>,
+    now: NaiveDateTime,
+) -> Result<i64> {
+    Ok(with_conn!(conn, |c| status_filtered!(
+        invitations::table.count().into_boxed(),
+        status,
+        now
+    )
+    .get_result(c)
+    .await)?)
+}
+
+/// The invitation behind `secret` and its role, if it can be accepted now: pending,
+/// unexpired, and created by a member who is still active.
+pub async fn acceptable(
+    conn: &mut Conn,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(Invitation, Role)>> {
+    let hash = token::hash(secret);
+    Ok(with_conn!(conn, |c| {
+        invitations::table
+            .inner_join(roles::table)
+            .filter(invitations::token_hash.eq(&hash))
+            .filter(invitations::status.eq("PENDING"))
+            .filter(invitations::expires_at.gt(now))
+            .filter(
+                invitations::created_by.eq_any(
+                    members::table
+                        .select(members::id)
+                        .filter(members::status.eq("ACTIVE")),
+                ),
+            )
+            .select((Invitation::as_select(), Role::as_select()))
+            .first(c)
+            .await
+            .optional()
+    })?)
+}
+
+/// What someone signing up through an invitation enters.
+pub struct SignUp<'a> {
+    /// The secret from the link.
+    pub token: &'a str,
+    /// Their email.
+    pub email: &'a str,
+    /// Their name.
+    pub name: &'a str,
+    /// Their password.
+    pub password: &'a str,
+}
+
+/// Creates the member an invitation asks for and signs them in; the link works once,
+/// even when many requests use it at the same moment.
+pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Result<IssuedSession> {
+    let mut conn = state.pool.get().await?;
+    let now = state.clock.now();
+    let (invitation, role) = acceptable(&mut conn, input.token, now)
+        .await?
+        .ok_or_else(token_invalid)?;
+    let email = validate::email(input.email).map_err(|r| r.on(&["email"]))?;
+    if invitation
+        .email
+        .as_deref()
+        .is_some_and(|bound| validate::key(bound) != validate::key(&email))
+    {
+        return Err(Rejection::new(
+            ErrorCode::InvalidInput,
+            "this invitation is for another email address",
+        )
+        .on(&["email"])
+        .into());
+    }
+    let name =
+        validate::label(input.name, "name", member_rows::NAME_MAX).map_err(|r| r.on(&["name"]))?;
+    let settings = settings::get(&mut conn).await?;
+    drop(conn);
+    crate::domain::signin::check_new_password(state, &settings, input.password, None, "password")
+        .await?;
+    let hash = state.hasher.hash(input.password).await?;
+    let (secret, session_secret) = (token::hash(input.token), token::generate());
+    let new_member = NewMember {
+        email: &email,
+        email_key: &validate::key(&email),
+        name: &name,
+        search_key: &member_rows::search_key(&email, &name),
+        role_id: role.id,
+        status: "ACTIVE",
+        password_hash: &hash,
+        must_change_password: false,
+        invited_by: Some(invitation.created_by),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = state.pool.get().await?;
+    let member = transaction!(&mut conn, |c| {
+        let claimed = diesel::update(
+            invitations::table
+                .find(invitation.id)
+                .filter(invitations::token_hash.eq(&secret))
+                .filter(invitations::status.eq("PENDING"))
+                .filter(invitations::expires_at.gt(now)),
+        )
+        .set((
+            invitations::status.eq("ACCEPTED"),
+            invitations::accepted_at.eq(Some(now)),
+        ))
+        .execute(c)
+        .await?;
+        if claimed != 1 {
+            return Err(token_invalid());
+        }
+        let member: Member = diesel::insert_into(members::table)
+            .values(&new_member)
+            .returning(Member::as_returning())
+            .get_result(c)
+            .await
+            .map_err(member_rows::email_taken)?;
+        diesel::update(invitations::table.find(invitation.id))
+            .set(invitations::accepted_by.eq(Some(member.id)))
+            .execute(c)
+            .await?;
+        let session = NewSession {
+            token_hash: &token::hash(&session_secret),
+            member_id: member.id,
+            created_at: now,
+            expires_at: now + settings.session_ttl(),
+        };
+        diesel::insert_into(sessions::table)
+            .values(&session)
+            .execute(c)
+            .await?;
+        let details = json!({ "invitationId": invitation.id.to_string(), "invitedBy": invitation.created_by.to_string(), "roleName": role.name });
+        let event = Event {
+            action: AuditAction::InvitationAccepted,
+            target_member: Some(member.id),
+            target_role: Some(role.id),
+            details,
+        };
+        audit::insert(origin, event, now).execute(c).await?;
+        Ok::<_, Error>(member)
+    })?;
+    Ok(IssuedSession {
+        token: session_secret,
+        expires_at: now + settings.session_ttl(),
+        member,
+    })
+}
+
+/// The invitation `id` if the actor may manage it and it is not yet used or revoked.
+async fn manageable(conn: &mut Conn, actor: &Actor, id: Option<i64>) -> Result<Invitation> {
+    let not_found = || Rejection::new(ErrorCode::NotFound, "no such invitation").on(&["id"]);
+    let invitation = match id {
+        Some(id) => find(conn, id).await?.ok_or_else(not_found)?,
+        None => return Err(not_found().into()),
+    };
+    let role = crate::domain::roles::find(conn, invitation.role_id)
+        .await?
+        .ok_or_else(|| Error::Internal("invitation without role".into()))?;
+    if !actor.permissions.covers(role.permissions()) {
+        return Err(escalation("id"));
+    }
+    if invitation.status != "PENDING" {
+        return Err(not_pending());
+    }
+    Ok(invitation)
+}
+
+/// Gives a pending (or expired) invitation a new link and a fresh validity period;
+/// the old link stops working.
+pub async fn reissue(
+    state: &AppState,
+    actor: &Actor,
+    id: Option<i64>,
+) -> Result<(Invitation, String)> {
+    let mut conn = state.pool.get().await?;
+    let invitation = manageable(&mut conn, actor, id).await?;
+    let (now, secret) = (state.clock.now(), token::generate());
+    let hash = token::hash(&secret);
+    let expires_at = now + chrono::Duration::days(i64::from(invitation.validity_days));
+    let invitation = transaction!(&mut conn, |c| {
+        let updated = diesel::update(
+            invitations::table
+                .find(invitation.id)
+                .filter(invitations::status.eq("PENDING")),
+        )
+        .set((
+            invitations::token_hash.eq(&hash),
+            invitations::expires_at.eq(expires_at),
+        ))
+        .returning(Invitation::as_returning())
+        .get_result(c)
+        .await
+        .optional()?
+        .ok_or_else(not_pending)?;
+        let details = json!({ "invitationId": invitation.id.to_string(), "expiresAt": expires_at.and_utc().to_rfc3339() });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::InvitationReissued, invitation.role_id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(updated)
+    })?;
+    Ok((invitation, link(state, &secret)))
+}
+
+/// Revokes a pending (or expired) invitation; its link stops working.
+pub async fn revoke(state: &AppState, actor: &Actor, id: Option<i64>) -> Result<Invitation> {
+    let mut conn = state.pool.get().await?;
+    let invitation = manageable(&mut conn, actor, id).await?;
+    let now = state.clock.now();
+    transaction!(&mut conn, |c| {
+        let updated = diesel::update(
+            invitations::table
+                .find(invitation.id)
+                .filter(invitations::status.eq("PENDING")),
+        )
+        .set((
+            invitations::status.eq("REVOKED"),
+            invitations::revoked_at.eq(Some(now)),
+        ))
+        .returning(Invitation::as_returning())
+        .get_result(c)
+        .await
+        .optional()?
+        .ok_or_else(not_pending)?;
+        let details = json!({ "invitationId": invitation.id.to_string() });
+        audit::insert(
+            &actor.origin,
+            Event::role(AuditAction::InvitationRevoked, invitation.role_id, details),
+            now,
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, Error>(updated)
+    })
+}

@@ -1,0 +1,66 @@
+//! Completing a password reset through its single-use link.
+
+use diesel::prelude::*;
+
+use crate::auth::token;
+use crate::db::schema::members;
+use crate::domain::audit::Origin;
+use crate::domain::settings;
+use crate::domain::signin::{IssuedSession, check_new_password, set_password};
+use crate::error::{ErrorCode, Rejection, Result};
+use crate::state::AppState;
+use crate::with_conn;
+
+fn token_invalid() -> crate::error::Error {
+    Rejection::new(
+        ErrorCode::TokenInvalid,
+        "this reset link is invalid, expired or already used",
+    )
+    .on(&["token"])
+    .into()
+}
+
+/// Sets a new password with the secret of a reset link and signs the member in; the
+/// link works once (the update that consumes it is conditional on it).
+pub async fn complete(
+    state: &AppState,
+    secret: &str,
+    new_password: &str,
+    origin: &Origin,
+) -> Result<IssuedSession> {
+    let hash = token::hash(secret);
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let found: Option<(i64, String)> = with_conn!(&mut conn, |c| {
+        diesel_async::RunQueryDsl::first(
+            members::table
+                .filter(members::reset_token_hash.eq(&hash))
+                .filter(members::reset_expires_at.gt(now))
+                .filter(members::status.eq("ACTIVE"))
+                .select((members::id, members::password_hash)),
+            c,
+        )
+        .await
+        .optional()
+    })?;
+    let (id, current_hash) = found.ok_or_else(token_invalid)?;
+    let settings = settings::get(&mut conn).await?;
+    drop(conn);
+    check_new_password(
+        state,
+        &settings,
+        new_password,
+        Some(&current_hash),
+        "newPassword",
+    )
+    .await?;
+    let new_hash = state.hasher.hash(new_password).await?;
+    let target = members::table
+        .find(id)
+        .filter(members::reset_token_hash.eq(hash))
+        .filter(members::reset_expires_at.gt(now))
+        .filter(members::status.eq("ACTIVE"));
+    set_password(state, target, &new_hash, settings.session_ttl(), origin)
+        .await?
+        .ok_or_else(token_invalid)
+}

@@ -1,0 +1,157 @@
+//! Member mutations: editPermission, freeze, recover, resetPassword.
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+
+use crate::domain::member_admin::{self, Outcome, ResetMode};
+use crate::domain::{Permission, validate};
+use crate::graphql::access::{actor, state};
+use crate::graphql::errors::{UserError, split};
+use crate::graphql::member::MemberNode;
+
+/// The outcome of an act on a member.
+#[derive(SimpleObject)]
+pub struct MemberPayload {
+    /// The member as it is now; null when refused.
+    pub member: Option<MemberNode>,
+    /// False when the member already was as asked (or the act was refused).
+    pub changed: bool,
+    /// Why it was refused; empty on success.
+    pub errors: Vec<UserError>,
+}
+
+fn member_payload(result: crate::error::Result<Outcome>) -> Result<MemberPayload> {
+    let (outcome, errors) = split(result)?;
+    let changed = outcome.as_ref().is_some_and(|o| o.changed);
+    Ok(MemberPayload {
+        member: outcome.map(|o| MemberNode(o.member)),
+        changed,
+        errors,
+    })
+}
+
+/// How `resetPassword` resets.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "PasswordResetMode",
+    remote = "crate::domain::member_admin::ResetMode"
+)]
+pub enum PasswordResetMode {
+    /// To the default password from the security settings.
+    DefaultPassword,
+    /// To a random password, returned once in the payload.
+    TemporaryPassword,
+    /// A single-use link valid for one hour, returned once; `completePasswordReset` consumes it.
+    ResetLink,
+}
+
+/// The outcome of a password reset. The secret is shown only here.
+#[derive(SimpleObject)]
+pub struct ResetPasswordPayload {
+    /// The member after the reset; null when refused.
+    pub member: Option<MemberNode>,
+    /// The temporary password (TEMPORARY_PASSWORD).
+    pub temporary_password: Option<String>,
+    /// The reset link (RESET_LINK).
+    pub reset_link: Option<String>,
+    /// Why it was refused; empty on success.
+    pub errors: Vec<UserError>,
+}
+
+/// Acts on members.
+#[derive(Default)]
+pub struct MemberAdminMutation;
+
+#[Object]
+impl MemberAdminMutation {
+    /// Moves a member to another role, effective on their next request. Needs
+    /// MEMBERS_EDIT_PERMISSION and every permission of both roles.
+    async fn edit_permission(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role_id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<MemberPayload> {
+        let actor = actor(ctx, Permission::MembersEditPermission)?;
+        let result = member_admin::edit_permission(
+            state(ctx),
+            &actor,
+            validate::id(&member_id),
+            validate::id(&role_id),
+            expected_version,
+        )
+        .await;
+        member_payload(result)
+    }
+
+    /// Freezes a member: they cannot sign in, every session of theirs ends now and their
+    /// pending invitations are revoked. Needs MEMBERS_FREEZE.
+    async fn freeze(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        reason: Option<String>,
+        expected_version: Option<i32>,
+    ) -> Result<MemberPayload> {
+        let actor = actor(ctx, Permission::MembersFreeze)?;
+        let result = member_admin::freeze(
+            state(ctx),
+            &actor,
+            validate::id(&member_id),
+            reason.as_deref(),
+            expected_version,
+        )
+        .await;
+        member_payload(result)
+    }
+
+    /// Lets a frozen member sign in again (old sessions stay ended). Needs MEMBERS_FREEZE.
+    async fn recover(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<MemberPayload> {
+        let actor = actor(ctx, Permission::MembersFreeze)?;
+        member_payload(
+            member_admin::recover(
+                state(ctx),
+                &actor,
+                validate::id(&member_id),
+                expected_version,
+            )
+            .await,
+        )
+    }
+
+    /// Resets a member's password; they must change it at the next sign-in, and every
+    /// session of theirs ends. Needs MEMBERS_RESET_PASSWORD.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        #[graphql(default_with = "Some(PasswordResetMode::DefaultPassword)")] mode: Option<
+            PasswordResetMode,
+        >,
+    ) -> Result<ResetPasswordPayload> {
+        let actor = actor(ctx, Permission::MembersResetPassword)?;
+        let mode: ResetMode = mode.unwrap_or(PasswordResetMode::DefaultPassword).into();
+        let (outcome, errors) = split(
+            member_admin::reset_password(state(ctx), &actor, validate::id(&member_id), mode).await,
+        )?;
+        Ok(match outcome {
+            Some(o) => ResetPasswordPayload {
+                member: Some(MemberNode(o.member)),
+                temporary_password: o.temporary_password,
+                reset_link: o.reset_link,
+                errors,
+            },
+            None => ResetPasswordPayload {
+                member: None,
+                temporary_password: None,
+                reset_link: None,
+                errors,
+            },
+        })
+    }
+}

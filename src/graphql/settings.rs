@@ -1,0 +1,101 @@
+//! Security settings.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+
+use crate::domain::Permission;
+use crate::domain::settings::{self, Settings, SettingsChanges};
+use crate::graphql::access::{actor, allowed, state};
+use crate::graphql::errors::{UserError, split};
+use crate::graphql::scalars::DateTime;
+
+/// Password and session policy.
+pub struct SecuritySettingsNode(pub Settings);
+
+/// Password and session policy.
+#[Object(name = "SecuritySettings")]
+impl SecuritySettingsNode {
+    /// Whether a default password is set; the password itself is never readable.
+    async fn default_password_configured(&self) -> bool {
+        self.0.default_password_hash.is_some()
+    }
+    /// Shortest password accepted.
+    async fn password_min_length(&self) -> i32 {
+        self.0.password_min_length
+    }
+    /// How long a session lasts, in minutes.
+    async fn session_ttl_minutes(&self) -> i32 {
+        self.0.session_ttl_minutes
+    }
+    /// How long a password set by a reset (default or temporary) signs in, in hours.
+    async fn reset_password_valid_hours(&self) -> i32 {
+        self.0.reset_password_valid_hours
+    }
+    /// When the settings last changed.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+/// Changes to the security settings; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateSecuritySettingsInput {
+    /// A new default password (stored only as a hash), at least the minimum length.
+    pub default_password: Option<String>,
+    /// Shortest password accepted, 8 to 128.
+    pub password_min_length: Option<i32>,
+    /// Session lifetime in minutes, 5 to 43200 (30 days); applies to new sessions.
+    pub session_ttl_minutes: Option<i32>,
+    /// How long a password set by a reset signs in, 1 to 720 hours.
+    pub reset_password_valid_hours: Option<i32>,
+}
+
+/// The outcome of changing the security settings.
+#[derive(SimpleObject)]
+pub struct SecuritySettingsPayload {
+    /// The settings as they are now; null when refused.
+    pub security_settings: Option<SecuritySettingsNode>,
+    /// Why it was refused; empty on success.
+    pub errors: Vec<UserError>,
+}
+
+/// Security settings queries.
+#[derive(Default)]
+pub struct SettingsQuery;
+
+#[Object]
+impl SettingsQuery {
+    /// The security settings. Needs SECURITY_SETTINGS_MANAGE.
+    async fn security_settings(&self, ctx: &Context<'_>) -> Result<SecuritySettingsNode> {
+        allowed(ctx, Some(Permission::SecuritySettingsManage))?;
+        Ok(SecuritySettingsNode(
+            settings::get(&mut state(ctx).pool.get().await?).await?,
+        ))
+    }
+}
+
+/// Security settings changes.
+#[derive(Default)]
+pub struct SettingsMutation;
+
+#[Object]
+impl SettingsMutation {
+    /// Changes the security settings. Needs SECURITY_SETTINGS_MANAGE.
+    async fn update_security_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSecuritySettingsInput,
+    ) -> Result<SecuritySettingsPayload> {
+        let actor = actor(ctx, Permission::SecuritySettingsManage)?;
+        let changes = SettingsChanges {
+            default_password: input.default_password,
+            password_min_length: input.password_min_length,
+            session_ttl_minutes: input.session_ttl_minutes,
+            reset_password_valid_hours: input.reset_password_valid_hours,
+        };
+        let (settings, errors) = split(settings::update(state(ctx), &actor, changes).await)?;
+        Ok(SecuritySettingsPayload {
+            security_settings: settings.map(SecuritySettingsNode),
+            errors,
+        })
+    }
+}
