@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod http_surface;
+mod invitations;
 mod members;
 mod roles;
 mod schema;

@@ -342,6 +342,69 @@ pub const CREATE_ROLE: &str = "mutation($input: CreateRoleInput!) {
   }
 }";
 
+pub const INVITE: &str = "mutation($roleId: ID!, $validity: InvitationValidity!, $email: String) {
+  invite(roleId: $roleId, validity: $validity, email: $email) {
+    invitation { id status email expiresAt role { id name } createdBy { email } }
+    link
+    errors { code field message }
+  }
+}";
+
+pub const ACCEPT: &str =
+    "mutation($token: String!, $email: String!, $name: String!, $password: String!) {
+  acceptInvitation(token: $token, email: $email, name: $name, password: $password) {
+    session { token member { id email name status role { name } invitedBy { email } } }
+    errors { code field message }
+  }
+}";
+
+/// The secret at the end of a link.
+pub fn secret_of(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+impl TestApp {
+    /// Invites through the API; returns (invitation id, secret of the link).
+    pub async fn invite(
+        &self,
+        token: &str,
+        role_id: &str,
+        email: Option<&str>,
+    ) -> (String, String) {
+        let data = self
+            .ok(
+                Some(token),
+                INVITE,
+                json!({ "roleId": role_id, "validity": "SEVEN_DAYS", "email": email }),
+            )
+            .await;
+        assert_eq!(data["invite"]["errors"], json!([]), "invite failed: {data}");
+        let link = data["invite"]["link"].as_str().unwrap();
+        (
+            data["invite"]["invitation"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            secret_of(link),
+        )
+    }
+
+    /// Accepts an invitation; returns the payload.
+    pub async fn accept(&self, secret: &str, email: &str, name: &str, password: &str) -> Value {
+        let vars = json!({ "token": secret, "email": email, "name": name, "password": password });
+        self.ok(None, ACCEPT, vars).await["acceptInvitation"].clone()
+    }
+
+    /// Audit events, newest first, as (action, actor email, target email, details).
+    pub async fn audit(&self, token: &str) -> Vec<Value> {
+        let q = "{ auditEvents(first: 100) { nodes { action actor { email } targetMember { email } targetRole { name } details ip } } }";
+        self.ok(Some(token), q, json!({})).await["auditEvents"]["nodes"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
 /// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL (the
 /// latter only when `ROSTER_TEST_POSTGRES_URL` is set).
 #[macro_export]
