@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod http_surface;
 mod invitations;
+mod member_admin;
 mod members;
 mod roles;
 mod schema;
