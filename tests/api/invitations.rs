@@ -318,6 +318,14 @@ async fn reissue_replaces_the_link(app: TestApp) {
         app.accept(&new, "a@example.com", "A", PASSWORD).await["errors"],
         json!([])
     );
+    let events = app.audit(&admin).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["action"] == "INVITATION_REISSUED")
+            .count(),
+        1
+    );
     let used = app.ok(Some(&admin), REISSUE, json!({ "id": id })).await;
     assert_eq!(
         user_error(&used, "reissueInvitation"),
