@@ -249,7 +249,6 @@ async fn freeze_once(
         });
     }
     let now = state.clock.now();
-    let reason = reason.clone();
     let member = transaction!(&mut conn, |c| {
         c.lock_member_writes().await?;
         if role.built_in && other_active_admins!(c, member.id, role.id) == 0 {

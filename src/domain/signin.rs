@@ -81,11 +81,19 @@ pub async fn login(
     let member = match checked {
         Ok(member) => member,
         Err((error, why)) => {
+            // The typed email is kept only when it names a member: a password typed into
+            // the email field must not land in the log.
+            let why = if member.is_some() {
+                why
+            } else {
+                "unknown email"
+            };
+            let target = member.as_ref().map(|m| m.id);
             let event = Event {
                 action: AuditAction::LoginFailed,
-                target_member: member.as_ref().map(|m| m.id),
+                target_member: target,
                 target_role: None,
-                details: json!({ "email": email.trim(), "reason": why }),
+                details: json!({ "reason": why }),
             };
             audit::record(&mut state.pool.get().await?, origin, event, now).await?;
             return Err(error);

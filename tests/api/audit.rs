@@ -27,6 +27,13 @@ fn actions(events: &[Value]) -> Vec<&str> {
 }
 
 async fn every_act_is_recorded_once_without_secrets(app: TestApp) {
+    // A password typed into the email field must not reach the log.
+    app.ok(
+        None,
+        LOGIN,
+        json!({ "email": "Typed-My-Password-Here", "password": "x" }),
+    )
+    .await;
     let failed = app
         .ok(
             None,
@@ -66,6 +73,7 @@ async fn every_act_is_recorded_once_without_secrets(app: TestApp) {
             "ROLE_UPDATED",
             "ROLE_CREATED",
             "LOGIN_SUCCEEDED",
+            "LOGIN_FAILED",
             "LOGIN_FAILED"
         ],
         "newest first, one per act"
@@ -119,6 +127,7 @@ async fn every_act_is_recorded_once_without_secrets(app: TestApp) {
         for secret in [
             ADMIN_PASSWORD,
             "wrong-password-9",
+            "Typed-My-Password-Here",
             "new-member-password",
             secret.as_str(),
             temporary.as_str(),
