@@ -8,6 +8,15 @@
 //! | `ROSTER_ADMIN_EMAIL` | `--admin-email` | `admin@localhost` | email of the first administrator, made on first start |
 //! | `ROSTER_ADMIN_PASSWORD` | `--admin-password` | random, printed once | password of the first administrator |
 //! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `16` | most database connections held at once |
+//! | `ROSTER_CORS_ORIGINS` | `--cors-origins` | none | comma-separated browser origins allowed to call the API |
+//! | `ROSTER_GRAPHIQL` | `--graphiql` | `true` | serve GraphiQL at `GET /` |
+//! | `ROSTER_INTROSPECTION` | `--introspection` | `true` | answer introspection queries |
+//! | `ROSTER_MAX_BATCH` | `--max-batch` | `0` | most operations in one JSON-array batch; 0 = batches off |
+//! | `ROSTER_REQUEST_TIMEOUT_SECS` | `--request-timeout-secs` | `30` | longest a request may run |
+//! | `ROSTER_MAX_DEPTH` | `--max-depth` | `10` | deepest field nesting of an operation |
+//! | `ROSTER_MAX_ALIASES` | `--max-aliases` | `20` | most aliased fields in an operation |
+//! | `ROSTER_MAX_ROOT_FIELDS` | `--max-root-fields` | `10` | most root fields in an operation |
+//! | `ROSTER_MAX_FIELDS` | `--max-fields` | `400` | most fields in an operation, fragments expanded |
 //! | `RUST_LOG` | | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -51,6 +60,33 @@ pub struct ServeArgs {
     /// Most database connections held at once.
     #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value = "16")]
     pub db_pool_size: String,
+    /// Comma-separated browser origins allowed to call the API (CORS).
+    #[arg(long, env = "ROSTER_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Serve GraphiQL at `GET /` (true or false).
+    #[arg(long, env = "ROSTER_GRAPHIQL", default_value = "true")]
+    pub graphiql: String,
+    /// Answer introspection queries (true or false).
+    #[arg(long, env = "ROSTER_INTROSPECTION", default_value = "true")]
+    pub introspection: String,
+    /// Most operations in one JSON-array batch; 0 turns batches off.
+    #[arg(long, env = "ROSTER_MAX_BATCH", default_value = "0")]
+    pub max_batch: String,
+    /// Longest a request may run, in seconds.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value = "30")]
+    pub request_timeout_secs: String,
+    /// Deepest field nesting of an operation.
+    #[arg(long, env = "ROSTER_MAX_DEPTH", default_value = "10")]
+    pub max_depth: String,
+    /// Most aliased fields in an operation.
+    #[arg(long, env = "ROSTER_MAX_ALIASES", default_value = "20")]
+    pub max_aliases: String,
+    /// Most root fields in an operation.
+    #[arg(long, env = "ROSTER_MAX_ROOT_FIELDS", default_value = "10")]
+    pub max_root_fields: String,
+    /// Most fields in an operation, fragments expanded.
+    #[arg(long, env = "ROSTER_MAX_FIELDS", default_value = "400")]
+    pub max_fields: String,
 }
 
 /// A configuration value that cannot be used; names the variable.
@@ -85,6 +121,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Most pooled database connections.
     pub db_pool_size: usize,
+    /// How the HTTP surface is exposed.
+    pub http: crate::http::HttpOptions,
 }
 
 impl DatabaseUrl {
@@ -136,9 +174,70 @@ impl Config {
             public_url: parse_public_url(&serve.public_url)?,
             admin_email,
             admin_password: serve.admin_password.clone(),
-            db_pool_size: parse_pool_size(&serve.db_pool_size)?,
+            db_pool_size: number("ROSTER_DB_POOL_SIZE", &serve.db_pool_size, 1, 1000)?,
+            http: http_options(serve)?,
         })
     }
+}
+
+fn http_options(serve: &ServeArgs) -> Result<crate::http::HttpOptions, ConfigError> {
+    let limits = crate::graphql::limits::QueryLimits {
+        max_depth: number("ROSTER_MAX_DEPTH", &serve.max_depth, 2, 100)?,
+        max_aliases: number("ROSTER_MAX_ALIASES", &serve.max_aliases, 0, 1000)?,
+        max_root_fields: number("ROSTER_MAX_ROOT_FIELDS", &serve.max_root_fields, 1, 1000)?,
+        max_fields: number("ROSTER_MAX_FIELDS", &serve.max_fields, 10, 100_000)?,
+    };
+    Ok(crate::http::HttpOptions {
+        limits,
+        max_batch: number("ROSTER_MAX_BATCH", &serve.max_batch, 0, 100)?,
+        request_timeout: std::time::Duration::from_secs(number(
+            "ROSTER_REQUEST_TIMEOUT_SECS",
+            &serve.request_timeout_secs,
+            1,
+            3600,
+        )? as u64),
+        introspection: boolean("ROSTER_INTROSPECTION", &serve.introspection)?,
+        graphiql: boolean("ROSTER_GRAPHIQL", &serve.graphiql)?,
+        cors_origins: origins(&serve.cors_origins)?,
+    })
+}
+
+fn number(var: &'static str, value: &str, min: usize, max: usize) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            var,
+            format!("'{value}' is not a number from {min} to {max}"),
+        )),
+    }
+}
+
+fn boolean(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(var, format!("'{value}' is not true or false"))),
+    }
+}
+
+fn origins(list: &str) -> Result<Vec<axum::http::HeaderValue>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/');
+            valid
+                .then(|| axum::http::HeaderValue::from_str(origin).ok())
+                .flatten()
+                .ok_or_else(|| {
+                    invalid(
+                        "ROSTER_CORS_ORIGINS",
+                        format!("'{origin}' is not an origin like https://admin.example.com"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn parse_public_url(url: &str) -> Result<String, ConfigError> {
@@ -158,14 +257,4 @@ fn parse_public_url(url: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(trimmed.to_owned())
-}
-
-fn parse_pool_size(size: &str) -> Result<usize, ConfigError> {
-    match size.parse::<usize>() {
-        Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(invalid(
-            "ROSTER_DB_POOL_SIZE",
-            format!("'{size}' is not a number from 1 to 1000"),
-        )),
-    }
 }

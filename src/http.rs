@@ -7,11 +7,16 @@ use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Viewer;
+use crate::graphql::limits::QueryLimits;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{RequestCtx, RosterSchema};
 use crate::state::AppState;
@@ -19,22 +24,97 @@ use crate::state::AppState;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How the HTTP surface is exposed; see `config.rs` for the variables behind each.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Limits on the shape of operations.
+    pub limits: QueryLimits,
+    /// Most operations in one JSON-array batch; 0 turns batches off.
+    pub max_batch: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
+    /// Whether introspection answers.
+    pub introspection: bool,
+    /// Whether `GET /` serves GraphiQL.
+    pub graphiql: bool,
+    /// Browser origins allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            limits: QueryLimits::default(),
+            max_batch: 0,
+            request_timeout: Duration::from_secs(30),
+            introspection: true,
+            graphiql: true,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Http {
     app: AppState,
     schema: RosterSchema,
+    max_batch: usize,
+    request_timeout: Duration,
 }
 
 /// The router serving the whole API.
-pub fn router(app: AppState) -> Router {
-    let schema = crate::graphql::schema(app.clone());
-    Router::new()
+pub fn router(app: AppState, options: &HttpOptions) -> Router {
+    let schema = crate::graphql::schema(app.clone(), options.limits, options.introspection);
+    let http = Http {
+        app,
+        schema,
+        max_batch: options.max_batch,
+        request_timeout: options.request_timeout,
+    };
+    let mut router = Router::new()
         .route("/graphql", post(graphql))
-        .route("/", get(graphiql))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if options.graphiql {
+        router = router.route("/", get(graphiql));
+    }
+    let router = router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Http { app, schema })
+        .with_state(http);
+    let router = if options.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(&options.cors_origins))
+    };
+    security_headers(router)
+}
+
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::POST, Method::GET])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Headers every response carries; GraphiQL sets its own content security policy.
+fn security_headers(router: Router) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 /// A GraphQL-shaped error response for requests that never reach the schema.
@@ -82,7 +162,7 @@ async fn graphql(
             "send the request as application/json",
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return refuse(
@@ -92,26 +172,55 @@ async fn graphql(
             );
         }
     };
+    if let async_graphql::BatchRequest::Batch(list) = &batch
+        && (http.max_batch == 0 || list.len() > http.max_batch)
+    {
+        let why = format!(
+            "batches of {} operations are refused; the limit is {} (ROSTER_MAX_BATCH)",
+            list.len(),
+            http.max_batch
+        );
+        return refuse(StatusCode::BAD_REQUEST, "BATCH_LIMIT_EXCEEDED", &why);
+    }
     let viewer = match bearer(&headers) {
         Some(token) => match Viewer::from_token(&http.app, token).await {
             Ok(v) => v,
-            Err(e) => {
-                return GraphQLResponse::from(async_graphql::Response::from_errors(vec![
-                    async_graphql::Error::from(e).into_server_error(Default::default()),
-                ]))
-                .into_response();
-            }
+            Err(e) => return error_response(e),
         },
         None => None,
     };
-    let request = request
-        .data(RequestCtx {
-            viewer,
+    // Each operation of a batch gets its own loaders: a mutation earlier in the batch
+    // must not leave stale rows cached for a query after it.
+    let pool = &http.app.pool;
+    let with_data = |r: async_graphql::Request| {
+        r.data(RequestCtx {
+            viewer: viewer.clone(),
             ip: Some(peer.ip()),
         })
-        .data(Loaders::new(&http.app.pool));
-    let response = http.schema.execute(request).await;
-    GraphQLResponse::from(response).into_response()
+        .data(Loaders::new(pool))
+    };
+    let batch = match batch {
+        async_graphql::BatchRequest::Single(r) => async_graphql::BatchRequest::Single(with_data(r)),
+        async_graphql::BatchRequest::Batch(list) => {
+            async_graphql::BatchRequest::Batch(list.into_iter().map(with_data).collect())
+        }
+    };
+    match tokio::time::timeout(http.request_timeout, http.schema.execute_batch(batch)).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(_) => {
+            let why = format!(
+                "the request ran longer than {} s (ROSTER_REQUEST_TIMEOUT_SECS)",
+                http.request_timeout.as_secs()
+            );
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMEOUT", &why)
+        }
+    }
+}
+
+/// A GraphQL response carrying only `e`, mapped like every other error.
+fn error_response(e: crate::error::Error) -> Response {
+    let error = async_graphql::Error::from(e).into_server_error(Default::default());
+    GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response()
 }
 
 async fn graphiql() -> Html<String> {

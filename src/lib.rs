@@ -23,9 +23,9 @@ use crate::db::Pool;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-/// The router serving the whole API with `state`.
+/// The router serving the whole API with `state`, with default HTTP options.
 pub fn app(state: AppState) -> Router {
-    http::router(state)
+    http::router(state, &http::HttpOptions::default())
 }
 
 /// How many passwords may hash at once: one per core, so hashing never starves the rest.
@@ -80,7 +80,7 @@ pub async fn serve(config: Config) -> Result<()> {
     tracing::info!("Roster serves GraphQL at http://{addr}/graphql and GraphiQL at http://{addr}/");
     axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        http::router(state, &config.http).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

@@ -5,6 +5,7 @@ mod audit;
 mod connection;
 mod errors;
 mod invitation;
+pub mod limits;
 pub mod loaders;
 mod member;
 mod member_admin;
@@ -53,9 +54,22 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     )
 }
 
-/// The schema, serving with `state`.
-pub fn schema(state: AppState) -> RosterSchema {
-    builder().data(state).finish()
+/// Parser nesting allowed before the depth limit is even counted: deep enough that
+/// [`limits::QueryLimits`] reports a clear error, shallow enough for the stack.
+const PARSER_RECURSION: usize = 64;
+
+/// The schema, serving with `state` under `limits`; without `introspection`, the
+/// `__schema` and `__type` fields are refused.
+pub fn schema(state: AppState, limits: limits::QueryLimits, introspection: bool) -> RosterSchema {
+    let builder = builder()
+        .data(state)
+        .extension(limits)
+        .limit_recursive_depth(PARSER_RECURSION);
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema as SDL (what `schema.graphql` holds).

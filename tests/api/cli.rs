@@ -12,13 +12,22 @@ use serde_json::json;
 use crate::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_roster");
-const VARS: [&str; 6] = [
+const VARS: [&str; 15] = [
     "DATABASE_URL",
     "ROSTER_LISTEN",
     "ROSTER_PUBLIC_URL",
     "ROSTER_ADMIN_EMAIL",
     "ROSTER_ADMIN_PASSWORD",
     "ROSTER_DB_POOL_SIZE",
+    "ROSTER_GRAPHIQL",
+    "ROSTER_INTROSPECTION",
+    "ROSTER_CORS_ORIGINS",
+    "ROSTER_MAX_DEPTH",
+    "ROSTER_MAX_BATCH",
+    "ROSTER_REQUEST_TIMEOUT_SECS",
+    "ROSTER_MAX_ALIASES",
+    "ROSTER_MAX_ROOT_FIELDS",
+    "ROSTER_MAX_FIELDS",
 ];
 
 fn roster(db_url: &str) -> Command {
@@ -41,6 +50,12 @@ fn bad_configuration_stops_with_exit_2_naming_the_variable() {
         ("ROSTER_ADMIN_PASSWORD", "short"),
         ("ROSTER_DB_POOL_SIZE", "0"),
         ("ROSTER_DB_POOL_SIZE", "many"),
+        ("ROSTER_GRAPHIQL", "maybe"),
+        ("ROSTER_INTROSPECTION", "2"),
+        ("ROSTER_CORS_ORIGINS", "admin.example.com"),
+        ("ROSTER_MAX_DEPTH", "0"),
+        ("ROSTER_MAX_BATCH", "-1"),
+        ("ROSTER_REQUEST_TIMEOUT_SECS", "0"),
     ];
     let dir = std::env::temp_dir().join(format!("roster-cli-{}", std::process::id()));
     let db = format!("sqlite://{}/never.db", dir.display());

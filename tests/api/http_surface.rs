@@ -73,7 +73,7 @@ async fn graphql_refuses_what_is_not_a_json_request(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(batch.status(), 400, "batches are off");
+    assert_eq!(batch.status(), 400, "batches are off by default");
     let huge = format!(
         r#"{{"query":"{{ me {{ id }} }}","variables":{{"x":"{}"}}}}"#,
         "a".repeat(1024 * 1024 + 1)

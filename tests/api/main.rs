@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod cli;
+mod hardening;
 mod http_surface;
 mod invitations;
 mod member_admin;

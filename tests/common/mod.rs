@@ -135,8 +135,17 @@ impl Drop for TestApp {
 impl TestApp {
     /// A server with a bootstrapped administrator ([`ADMIN_EMAIL`], [`ADMIN_PASSWORD`]).
     pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, roster::http::HttpOptions::default(), 8).await
+    }
+
+    /// Like [`TestApp::start`], with HTTP options and a pool size of the test's choosing.
+    pub async fn start_with(
+        backend: Backend,
+        options: roster::http::HttpOptions,
+        pool_size: usize,
+    ) -> Option<TestApp> {
         let db = Arc::new(TestDb::new(backend).await?);
-        let app = Self::on(db, Arc::new(ManualClock::new())).await;
+        let app = Self::on_with(db, Arc::new(ManualClock::new()), &options, pool_size).await;
         roster::domain::bootstrap::bootstrap(&app.state, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
             .await
             .unwrap();
@@ -154,23 +163,22 @@ impl TestApp {
     }
 
     async fn on(db: Arc<TestDb>, clock: Arc<ManualClock>) -> TestApp {
-        let state = roster::open(&db.url, 8, "http://frontend.test", clock.clone())
+        Self::on_with(db, clock, &roster::http::HttpOptions::default(), 8).await
+    }
+
+    async fn on_with(
+        db: Arc<TestDb>,
+        clock: Arc<ManualClock>,
+        options: &roster::http::HttpOptions,
+        pool_size: usize,
+    ) -> TestApp {
+        let state = roster::open(&db.url, pool_size, "http://frontend.test", clock.clone())
             .await
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = roster::app(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let (base, server) = serve_with(state.clone(), options).await;
         TestApp {
             backend: db_backend(&db),
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::new(),
             state,
             clock,
@@ -292,9 +300,17 @@ impl TestApp {
 
 /// Serves the real router for `state` on a free local port; returns its base URL.
 pub async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
+    serve_with(state, &roster::http::HttpOptions::default()).await
+}
+
+/// [`serve`] with HTTP options.
+pub async fn serve_with(
+    state: AppState,
+    options: &roster::http::HttpOptions,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = roster::app(state);
+    let router = roster::http::router(state, options);
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -403,6 +419,26 @@ impl TestApp {
             .unwrap()
             .clone()
     }
+}
+
+/// Like [`on_both_databases!`], for tests that build their own [`TestApp`]: each gets
+/// the backend to use.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("ROSTER_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            }
+        }
+    )*};
 }
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL (the
