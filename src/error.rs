@@ -88,6 +88,8 @@ pub enum Error {
     PasswordChangeRequired,
     /// A query argument that cannot be used (a bad cursor, a negative page size).
     BadInput(String),
+    /// Too many attempts; retry after this many seconds.
+    RateLimited(u64),
     /// Too much work queued; the client may retry shortly.
     Busy(&'static str),
     /// The database cannot be reached.
@@ -116,6 +118,7 @@ impl Error {
             Error::Forbidden(p) => format!("this needs the {p} permission"),
             Error::PasswordChangeRequired => "change your password first".into(),
             Error::BadInput(m) => m.clone(),
+            Error::RateLimited(s) => format!("too many attempts; retry in {s} s"),
             Error::Busy(m) => format!("the server is busy: {m}"),
             Error::Unavailable(m) => format!("database unavailable: {m}"),
             Error::Db(e) => format!("database error: {e}"),
@@ -130,6 +133,7 @@ impl Error {
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            Error::RateLimited(_) => "RATE_LIMITED",
             Error::Busy(_) => "SERVER_BUSY",
             Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Error::Db(e) if is_connection_lost(e) => "SERVICE_UNAVAILABLE",
@@ -162,6 +166,15 @@ impl From<Error> for async_graphql::Error {
             }
             _ => e.detail(),
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+        let retry_after = match e {
+            Error::RateLimited(s) => Some(s),
+            _ => None,
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(s) = retry_after {
+                ext.set("retryAfterSeconds", s);
+            }
+        })
     }
 }

@@ -98,5 +98,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     settings,
     invitations,
-    audit_events
+    audit_events,
+    throttles
 );
+
+diesel::table! {
+    throttles (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        attempts -> Integer,
+    }
+}

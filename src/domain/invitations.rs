@@ -13,7 +13,7 @@ use crate::domain::members::{self as member_rows, Member, NewMember};
 use crate::domain::roles::Role;
 use crate::domain::sessions::NewSession;
 use crate::domain::signin::IssuedSession;
-use crate::domain::{Actor, settings, validate};
+use crate::domain::{Actor, settings, throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::{transaction, with_conn};
@@ -280,6 +280,23 @@ pub async fn acceptable(
     })?)
 }
 
+/// [`acceptable`], counted against the caller's address: a token that turns out valid
+/// gives its attempt back, so only guesses use up the allowance.
+pub async fn guarded(
+    conn: &mut Conn,
+    secret: &str,
+    origin: &Origin,
+    now: NaiveDateTime,
+) -> Result<Option<(Invitation, Role)>> {
+    let key = throttle::token_key(origin.ip.as_deref());
+    throttle::reserve(conn, &key, throttle::TOKENS, now).await?;
+    let found = acceptable(conn, secret, now).await?;
+    if found.is_some() {
+        throttle::refund(conn, &key).await?;
+    }
+    Ok(found)
+}
+
 /// What someone signing up through an invitation enters.
 pub struct SignUp<'a> {
     /// The secret from the link.
@@ -297,7 +314,7 @@ pub struct SignUp<'a> {
 pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Result<IssuedSession> {
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
-    let (invitation, role) = acceptable(&mut conn, input.token, now)
+    let (invitation, role) = guarded(&mut conn, input.token, origin, now)
         .await?
         .ok_or_else(token_invalid)?;
     let email = validate::email(input.email).map_err(|r| r.on(&["email"]))?;

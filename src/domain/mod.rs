@@ -11,6 +11,7 @@ pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
+pub mod throttle;
 pub mod validate;
 
 pub use permissions::{Permission, PermissionSet};

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use crate::auth::token;
 use crate::db::schema::members;
 use crate::domain::audit::Origin;
-use crate::domain::settings;
 use crate::domain::signin::{IssuedSession, check_new_password, set_password};
+use crate::domain::{settings, throttle};
 use crate::error::{ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::with_conn;
@@ -31,6 +31,8 @@ pub async fn complete(
     let hash = token::hash(secret);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
+    let key = throttle::token_key(origin.ip.as_deref());
+    throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
     let found: Option<(i64, String)> = with_conn!(&mut conn, |c| {
         diesel_async::RunQueryDsl::first(
             members::table
@@ -44,6 +46,7 @@ pub async fn complete(
         .optional()
     })?;
     let (id, current_hash) = found.ok_or_else(token_invalid)?;
+    throttle::refund(&mut conn, &key).await?;
     let settings = settings::get(&mut conn).await?;
     drop(conn);
     check_new_password(

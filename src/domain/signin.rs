@@ -11,7 +11,7 @@ use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{Member, MemberStatus, find_by_email};
 use crate::domain::sessions::{self, NewSession};
 use crate::domain::settings::{self, Settings};
-use crate::domain::validate;
+use crate::domain::{throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::transaction;
@@ -64,7 +64,13 @@ pub async fn login(
     password: &str,
     origin: &Origin,
 ) -> Result<IssuedSession> {
+    let (account, address) = (
+        throttle::account_key(email),
+        throttle::address_key(origin.ip.as_deref()),
+    );
     let mut conn = state.pool.get().await?;
+    throttle::reserve(&mut conn, &address, throttle::ADDRESS, state.clock.now()).await?;
+    throttle::reserve(&mut conn, &account, throttle::ACCOUNT, state.clock.now()).await?;
     let member = find_by_email(&mut conn, email).await?;
     drop(conn);
     let too_long = password.chars().count() > validate::PASSWORD_MAX_LENGTH;
@@ -100,6 +106,8 @@ pub async fn login(
         }
     };
     let mut conn = state.pool.get().await?;
+    throttle::clear(&mut conn, &account).await?;
+    throttle::refund(&mut conn, &address).await?;
     let ttl = settings::get(&mut conn).await?.session_ttl();
     let secret = token::generate();
     let new = NewSession {

@@ -260,8 +260,13 @@ impl InvitationQuery {
         token: String,
     ) -> Result<Option<InvitationPreview>> {
         let st = state(ctx);
-        let found =
-            invitations::acceptable(&mut st.pool.get().await?, &token, st.clock.now()).await?;
+        let found = invitations::guarded(
+            &mut st.pool.get().await?,
+            &token,
+            &origin(ctx),
+            st.clock.now(),
+        )
+        .await?;
         Ok(found.map(|(invitation, role)| InvitationPreview {
             role_name: role.name,
             email: invitation.email,

@@ -248,8 +248,9 @@ async fn sigterm_lets_in_flight_requests_finish(db: TestDb) {
             ("ROSTER_ADMIN_PASSWORD", "boss-password-1"),
         ],
     );
-    // Hashing runs a few at a time, so twelve sign-ins are still running when SIGTERM comes.
-    let logins: Vec<_> = (0..12)
+    // Hashing runs a few at a time, so eight sign-ins are still running when SIGTERM comes
+    // (fewer than the per-account allowance of concurrent attempts).
+    let logins: Vec<_> = (0..8)
         .map(|_| {
             let base = server.base.clone();
             tokio::spawn(async move { login(&base, "boss@example.com", "boss-password-1").await })

@@ -14,3 +14,4 @@ mod members;
 mod roles;
 mod schema;
 mod signin;
+mod throttling;

@@ -1,0 +1,109 @@
+//! Brute-force throttling: counters of attempts per account and per client address,
+//! kept in the database so that every instance shares them.
+//!
+//! An attempt is counted *before* the work it guards (the password check, the token
+//! lookup), by one atomic upsert that returns the new count; so concurrent guesses
+//! cannot all pass a check made before any of them counted. A success refunds or
+//! clears its count. Windows are fixed and short: nobody, the last administrator
+//! included, is locked out for good.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+
+use crate::db::Conn;
+use crate::db::schema::throttles;
+use crate::error::{Error, Result};
+use crate::with_conn;
+
+/// How many attempts a key gets per window.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Attempts allowed in one window.
+    pub attempts: i32,
+    /// The window.
+    pub window: Duration,
+}
+
+/// Sign-ins for one account, from anywhere.
+pub const ACCOUNT: Policy = Policy {
+    attempts: 10,
+    window: Duration::minutes(15),
+};
+/// Failed sign-ins from one client address, over all accounts.
+pub const ADDRESS: Policy = Policy {
+    attempts: 30,
+    window: Duration::minutes(15),
+};
+/// Invalid invitation or reset tokens from one client address.
+pub const TOKENS: Policy = Policy {
+    attempts: 20,
+    window: Duration::minutes(15),
+};
+
+/// Counts one attempt under `key`; `RATE_LIMITED` (with the seconds until the window
+/// ends) when the key has used up its window.
+pub async fn reserve(conn: &mut Conn, key: &str, policy: Policy, now: NaiveDateTime) -> Result<()> {
+    let cutoff = now - policy.window;
+    let (attempts, window_start): (i32, NaiveDateTime) = with_conn!(conn, |c| {
+        let expired = throttles::window_start.le(cutoff);
+        diesel::insert_into(throttles::table)
+            .values((
+                throttles::key.eq(key),
+                throttles::window_start.eq(now),
+                throttles::attempts.eq(1),
+            ))
+            .on_conflict(throttles::key)
+            .do_update()
+            .set((
+                throttles::attempts.eq(case_when(
+                    expired,
+                    1.into_sql::<diesel::sql_types::Integer>(),
+                )
+                .otherwise(throttles::attempts + 1)),
+                throttles::window_start.eq(case_when(expired, excluded(throttles::window_start))
+                    .otherwise(throttles::window_start)),
+            ))
+            .returning((throttles::attempts, throttles::window_start))
+            .get_result(c)
+            .await
+    })?;
+    if attempts > policy.attempts {
+        let retry_after = (window_start + policy.window - now).num_seconds().max(1);
+        return Err(Error::RateLimited(u64::try_from(retry_after).unwrap_or(1)));
+    }
+    Ok(())
+}
+
+/// Gives back one attempt of `key` (the attempt turned out legitimate).
+pub async fn refund(conn: &mut Conn, key: &str) -> Result<()> {
+    let q = diesel::update(throttles::table.find(key).filter(throttles::attempts.gt(0)))
+        .set(throttles::attempts.eq(throttles::attempts - 1));
+    with_conn!(conn, |c| q.execute(c).await)?;
+    Ok(())
+}
+
+/// Forgets every attempt of `key` (the account signed in).
+pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
+    with_conn!(conn, |c| diesel::delete(throttles::table.find(key))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// The key of sign-ins for an email.
+pub fn account_key(email: &str) -> String {
+    format!("login:account:{}", crate::domain::validate::key(email))
+}
+
+/// The key of failed sign-ins from an address.
+pub fn address_key(ip: Option<&str>) -> String {
+    format!("login:ip:{}", ip.unwrap_or("unknown"))
+}
+
+/// The key of token guesses from an address.
+pub fn token_key(ip: Option<&str>) -> String {
+    format!("token:ip:{}", ip.unwrap_or("unknown"))
+}

@@ -1,0 +1,146 @@
+//! Brute-force throttling: per account and per address, in the database, race-free.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    guessing_one_account_is_rate_limited_for_a_while,
+    concurrent_guesses_cannot_slip_past_the_limit,
+    one_address_guessing_many_accounts_is_rate_limited,
+    a_success_clears_the_account_count,
+    counts_are_shared_by_instances,
+    token_guessing_is_rate_limited,
+);
+
+async fn attempt(app: &TestApp, email: &str, password: &str) -> Value {
+    app.gql(None, LOGIN, json!({ "email": email, "password": password }))
+        .await
+}
+
+/// The outcome of a sign-in attempt: a payload error code, or a top-level one.
+fn outcome(resp: &Value) -> String {
+    if let Some(code) = resp["errors"][0]["extensions"]["code"].as_str() {
+        return code.to_owned();
+    }
+    resp["data"]["login"]["errors"][0]["code"]
+        .as_str()
+        .unwrap_or("OK")
+        .to_owned()
+}
+
+async fn guessing_one_account_is_rate_limited_for_a_while(app: TestApp) {
+    for i in 0..10 {
+        assert_eq!(
+            outcome(&attempt(&app, ADMIN_EMAIL, &format!("guess-{i}")).await),
+            "INVALID_CREDENTIALS"
+        );
+    }
+    let limited = attempt(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        outcome(&limited),
+        "RATE_LIMITED",
+        "even the right password waits: {limited}"
+    );
+    let retry = limited["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    app.clock.advance(Duration::seconds(retry as i64));
+    assert_eq!(
+        outcome(&attempt(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await),
+        "OK",
+        "not locked out for good"
+    );
+}
+
+async fn concurrent_guesses_cannot_slip_past_the_limit(app: TestApp) {
+    let guesses = (0..25).map(|i| {
+        let app = &app;
+        async move { outcome(&attempt(app, ADMIN_EMAIL, &format!("guess-{i}")).await) }
+    });
+    let outcomes = futures_util::future::join_all(guesses).await;
+    let checked = outcomes
+        .iter()
+        .filter(|o| *o == "INVALID_CREDENTIALS")
+        .count();
+    let limited = outcomes.iter().filter(|o| *o == "RATE_LIMITED").count();
+    assert_eq!((checked, limited), (10, 15), "{outcomes:?}");
+}
+
+async fn one_address_guessing_many_accounts_is_rate_limited(app: TestApp) {
+    for i in 0..30 {
+        assert_eq!(
+            outcome(&attempt(&app, &format!("user{i}@example.com"), "guess").await),
+            "INVALID_CREDENTIALS"
+        );
+    }
+    assert_eq!(
+        outcome(&attempt(&app, "user99@example.com", "guess").await),
+        "RATE_LIMITED"
+    );
+}
+
+async fn a_success_clears_the_account_count(app: TestApp) {
+    for round in 0..2 {
+        for i in 0..9 {
+            assert_eq!(
+                outcome(&attempt(&app, ADMIN_EMAIL, &format!("guess-{round}-{i}")).await),
+                "INVALID_CREDENTIALS"
+            );
+        }
+        assert_eq!(
+            outcome(&attempt(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await),
+            "OK",
+            "round {round}"
+        );
+    }
+}
+
+async fn counts_are_shared_by_instances(app: TestApp) {
+    let other = app.second_instance().await;
+    for i in 0..5 {
+        attempt(&app, ADMIN_EMAIL, &format!("a-{i}")).await;
+        attempt(&other, ADMIN_EMAIL, &format!("b-{i}")).await;
+    }
+    assert_eq!(
+        outcome(&attempt(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await),
+        "RATE_LIMITED"
+    );
+    assert_eq!(
+        outcome(&attempt(&other, ADMIN_EMAIL, ADMIN_PASSWORD).await),
+        "RATE_LIMITED"
+    );
+}
+
+async fn token_guessing_is_rate_limited(app: TestApp) {
+    let admin = app.admin().await;
+    let (_, secret) = app.invite(&admin, &app.admin_role_id().await, None).await;
+    let preview = "query($t: String!) { invitationPreview(token: $t) { roleName } }";
+    for _ in 0..5 {
+        assert!(
+            app.ok(None, preview, json!({ "t": secret })).await["invitationPreview"].is_object(),
+            "valid tokens use up nothing"
+        );
+    }
+    let complete = "mutation($t: String!) { completePasswordReset(token: $t, newPassword: \"whatever-password\") { errors { code } } }";
+    for i in 0..20 {
+        let resp = match i % 3 {
+            0 => app.gql(None, preview, json!({ "t": format!("guess-{i}") })).await,
+            1 => app.gql(None, complete, json!({ "t": format!("guess-{i}") })).await,
+            _ => app.gql(None, ACCEPT, json!({ "token": format!("guess-{i}"), "email": "a@example.com", "name": "A", "password": "long-enough-pw" })).await,
+        };
+        assert!(
+            resp["errors"].is_null(),
+            "guess {i} is answered normally: {resp}"
+        );
+    }
+    for query in [preview, complete] {
+        let resp = app.gql(None, query, json!({ "t": secret })).await;
+        assert_eq!(error_code(&resp), "RATE_LIMITED", "{resp}");
+    }
+    app.clock.advance(Duration::minutes(15));
+    assert!(app.ok(None, preview, json!({ "t": secret })).await["invitationPreview"].is_object());
+}
