@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -30,7 +30,7 @@ const VARS: [&str; 15] = [
     "ROSTER_MAX_FIELDS",
 ];
 
-fn roster(db_url: &str) -> Command {
+pub(crate) fn roster(db_url: &str) -> Command {
     let mut cmd = Command::new(BIN);
     for var in VARS {
         cmd.env_remove(var);
@@ -85,14 +85,17 @@ fn schema_command_prints_the_sdl() {
     );
 }
 
-/// A `roster serve` process with its announced address and its stdout lines.
-struct ServerProcess {
-    child: Child,
-    base: String,
-    stdout: Vec<String>,
+/// A `roster serve` process with its announced address and its output so far.
+pub(crate) struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    /// Lines printed to stdout before the server listened (the first-start banner).
+    pub stdout: Vec<String>,
+    /// Every line printed to stdout and stderr, as it comes.
+    pub output: Arc<Mutex<Vec<String>>>,
 }
 
-fn spawn_serve(db_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+pub(crate) fn spawn_serve(db_url: &str, env: &[(&str, &str)]) -> ServerProcess {
     let mut cmd = roster(db_url);
     cmd.env("ROSTER_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
@@ -101,36 +104,41 @@ fn spawn_serve(db_url: &str, env: &[(&str, &str)]) -> ServerProcess {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (out_tx, out_rx) = mpsc::channel();
+    let (stderr, stdout) = (child.stderr.take().unwrap(), child.stdout.take().unwrap());
+    let log = output.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("GraphQL at http://").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+                let _ = addr_tx.send(rest.split('/').next().unwrap_or_default().to_owned());
             }
+            log.lock().unwrap().push(line);
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server announces its address");
-    let (out_tx, out_rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let log = output.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            log.lock().unwrap().push(line.clone());
             let _ = out_tx.send(line);
         }
     });
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server announces its address");
     // The first-start banner is printed before the server listens: it is in the pipe.
-    let stdout_lines =
+    let stdout =
         std::iter::from_fn(|| out_rx.recv_timeout(Duration::from_millis(300)).ok()).collect();
     ServerProcess {
         child,
         base: format!("http://{addr}"),
-        stdout: stdout_lines,
+        stdout,
+        output,
     }
 }
 
-fn terminate(mut server: ServerProcess) -> Option<i32> {
+pub(crate) fn terminate(mut server: ServerProcess) -> Option<i32> {
     Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
@@ -138,7 +146,7 @@ fn terminate(mut server: ServerProcess) -> Option<i32> {
     server.child.wait().unwrap().code()
 }
 
-async fn login(base: &str, email: &str, password: &str) -> serde_json::Value {
+pub(crate) async fn login(base: &str, email: &str, password: &str) -> serde_json::Value {
     let body = json!({ "query": LOGIN, "variables": { "email": email, "password": password } });
     let resp = reqwest::Client::new()
         .post(format!("{base}/graphql"))

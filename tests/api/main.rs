@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod hardening;
 mod http_surface;
+mod instances;
 mod invitations;
 mod member_admin;
 mod members;
