@@ -144,11 +144,19 @@ impl Error {
 
 fn is_connection_lost(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind as K, Error as E};
-    matches!(
-        e,
+    // PostgreSQL's own words when it is stopping or starting; diesel keeps no SQLSTATE.
+    const GOING_AWAY: [&str; 4] = [
+        "terminating connection",
+        "shutting down",
+        "starting up",
+        "in recovery mode",
+    ];
+    match e {
         E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
-            | E::BrokenTransactionManager
-    )
+        | E::BrokenTransactionManager => true,
+        E::DatabaseError(K::Unknown, info) => GOING_AWAY.iter().any(|w| info.message().contains(w)),
+        _ => false,
+    }
 }
 
 impl From<Error> for async_graphql::Error {

@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod cli;
+mod faults;
 mod hardening;
 mod http_surface;
 mod instances;
