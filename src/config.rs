@@ -17,6 +17,8 @@
 //! | `ROSTER_MAX_ALIASES` | `--max-aliases` | `20` | most aliased fields in an operation |
 //! | `ROSTER_MAX_ROOT_FIELDS` | `--max-root-fields` | `10` | most root fields in an operation |
 //! | `ROSTER_MAX_FIELDS` | `--max-fields` | `400` | most fields in an operation, fragments expanded |
+//! | `ROSTER_HEADER_TIMEOUT_SECS` | `--header-timeout-secs` | `10` | longest a client may take to send request headers |
+//! | `ROSTER_MAX_CONNECTIONS` | `--max-connections` | `4096` | most connections open at once |
 //! | `RUST_LOG` | | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -87,6 +89,12 @@ pub struct ServeArgs {
     /// Most fields in an operation, fragments expanded.
     #[arg(long, env = "ROSTER_MAX_FIELDS", default_value = "400")]
     pub max_fields: String,
+    /// Longest a client may take to send a request's headers, in seconds.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS", default_value = "10")]
+    pub header_timeout_secs: String,
+    /// Most connections open at once.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value = "4096")]
+    pub max_connections: String,
 }
 
 /// A configuration value that cannot be used; names the variable.
@@ -123,6 +131,8 @@ pub struct Config {
     pub db_pool_size: usize,
     /// How the HTTP surface is exposed.
     pub http: crate::http::HttpOptions,
+    /// How connections are served.
+    pub server: crate::server::ServerLimits,
 }
 
 impl DatabaseUrl {
@@ -176,6 +186,21 @@ impl Config {
             admin_password: serve.admin_password.clone(),
             db_pool_size: number("ROSTER_DB_POOL_SIZE", &serve.db_pool_size, 1, 1000)?,
             http: http_options(serve)?,
+            server: crate::server::ServerLimits {
+                header_timeout: std::time::Duration::from_secs(number(
+                    "ROSTER_HEADER_TIMEOUT_SECS",
+                    &serve.header_timeout_secs,
+                    1,
+                    600,
+                )? as u64),
+                max_connections: number(
+                    "ROSTER_MAX_CONNECTIONS",
+                    &serve.max_connections,
+                    16,
+                    1_000_000,
+                )?,
+                ..Default::default()
+            },
         })
     }
 }

@@ -8,9 +8,9 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod server;
 pub mod state;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -78,13 +78,13 @@ pub async fn serve(config: Config) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     tracing::info!("Roster serves GraphQL at http://{addr}/graphql and GraphiQL at http://{addr}/");
-    axum::serve(
+    server::serve(
         listener,
-        http::router(state, &config.http).into_make_service_with_connect_info::<SocketAddr>(),
+        http::router(state, &config.http),
+        config.server,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

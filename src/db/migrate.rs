@@ -28,6 +28,10 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<usize, Error> {
 }
 
 fn migrate_sqlite(path: &str) -> Result<usize, Error> {
+    // Several processes may start on one file at once: the first to take this lock
+    // migrates (and switches the file to WAL, which needs it alone); the others then
+    // find nothing to do.
+    let _lock = lock_file(path)?;
     let mut conn = diesel::SqliteConnection::establish(path)
         .map_err(|e| Error::Unavailable(format!("cannot open SQLite database {path}: {e}")))?;
     diesel::connection::SimpleConnection::batch_execute(
@@ -38,6 +42,22 @@ fn migrate_sqlite(path: &str) -> Result<usize, Error> {
         .run_pending_migrations(SQLITE)
         .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
     Ok(applied.len())
+}
+
+/// An exclusive lock on `<path>.lock`, held until dropped; none for `file:` URIs.
+fn lock_file(path: &str) -> Result<Option<std::fs::File>, Error> {
+    if path.starts_with("file:") {
+        return Ok(None);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{path}.lock"))
+        .map_err(|e| Error::Unavailable(format!("cannot open {path}.lock: {e}")))?;
+    file.lock()
+        .map_err(|e| Error::Unavailable(format!("cannot lock {path}.lock: {e}")))?;
+    Ok(Some(file))
 }
 
 async fn migrate_postgres(url: &str) -> Result<usize, Error> {

@@ -35,6 +35,10 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
+/// Bounds on every PostgreSQL statement and lock wait, so that no request can hang on
+/// the database (SQLite has `busy_timeout`).
+const PG_SETTINGS: &str = "SET statement_timeout = 15000; SET lock_timeout = 10000;";
+
 /// A pool of connections to the configured database.
 #[derive(Clone)]
 pub enum Pool {
@@ -130,6 +134,9 @@ fn pg_manager(
         let url = url.to_owned();
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(PG_SETTINGS)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             conn.set_instrumentation(StatementCounter::new(counter));
             Ok(conn)
         }

@@ -277,3 +277,59 @@ async fn requests_stop_at_the_time_limit(backend: Backend) {
     drop(held);
     app.admin().await;
 }
+
+crate::on_both_databases_raw!(slow_clients_do_not_starve_others);
+
+async fn slow_clients_do_not_starve_others(db: TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = [
+        ("ROSTER_HEADER_TIMEOUT_SECS", "2"),
+        ("ROSTER_ADMIN_EMAIL", "boss@example.com"),
+        ("ROSTER_ADMIN_PASSWORD", "boss-password-1"),
+    ];
+    let server = crate::cli::spawn_serve(&db.raw_url, &env);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"POST /graphql HTTP/1.1\r\nHost: roster\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let trickle = tokio::spawn(async move {
+        for _ in 0..8 {
+            for stream in &mut slow {
+                let _ = stream.write_all(b"a").await;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        slow
+    });
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let session = crate::cli::login(&server.base, "boss@example.com", "boss-password-1").await;
+        assert_eq!(session["errors"], json!([]));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a normal client waited {:?}",
+            started.elapsed()
+        );
+    }
+    let slow = trickle.await.unwrap();
+    for mut stream in slow {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
+        let closed = match read {
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+            Err(_) => false,
+        };
+        assert!(
+            closed,
+            "a connection trickling headers past the timeout is closed"
+        );
+    }
+    assert_eq!(crate::cli::terminate(server), Some(0));
+}
