@@ -144,3 +144,67 @@ async fn token_guessing_is_rate_limited(app: TestApp) {
     app.clock.advance(Duration::minutes(15));
     assert!(app.ok(None, preview, json!({ "t": secret })).await["invitationPreview"].is_object());
 }
+
+/// Sign-in answers take the same time whether the email is unknown, the password wrong
+/// or the member frozen. Timing-sensitive: ignored in the parallel run, run alone by CI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing: run alone (.ci/run does)"]
+async fn refused_sign_ins_take_the_same_time() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let admin = app.admin().await;
+    let role = app.admin_role_id().await;
+    let known = ["k1@example.com", "k2@example.com", "k3@example.com"];
+    let frozen = ["f1@example.com", "f2@example.com", "f3@example.com"];
+    let specs: Vec<(&str, &str, &str)> = known
+        .iter()
+        .chain(&frozen)
+        .map(|e| (*e, "T", role.as_str()))
+        .collect();
+    let ids = app.add_members(&specs, None).await;
+    for id in &ids[3..] {
+        app.ok(
+            Some(&admin),
+            "mutation($id: ID!) { freeze(memberId: $id) { changed } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    }
+    let mut times: [Vec<f64>; 3] = Default::default();
+    // Nine rounds of three stay under the per-address allowance of 30 failures.
+    for round in 0..9 {
+        let cases = [
+            (
+                format!("nobody{round}@example.com"),
+                "some-password".to_owned(),
+            ),
+            (known[round % 3].to_owned(), "wrong-password".to_owned()),
+            (frozen[round % 3].to_owned(), MEMBER_PASSWORD.to_owned()),
+        ];
+        for (kind, (email, password)) in cases.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let resp = attempt(&app, email, password).await;
+            times[kind].push(started.elapsed().as_secs_f64());
+            let expected = if kind == 2 {
+                "MEMBER_FROZEN"
+            } else {
+                "INVALID_CREDENTIALS"
+            };
+            assert_eq!(outcome(&resp), expected);
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let (low, high) = (
+        medians.iter().cloned().fold(f64::MAX, f64::min),
+        medians.iter().cloned().fold(0.0, f64::max),
+    );
+    assert!(
+        high / low <= 1.10,
+        "medians (unknown, wrong, frozen) in s: {medians:?}"
+    );
+}
