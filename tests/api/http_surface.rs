@@ -87,6 +87,11 @@ async fn graphql_refuses_what_is_not_a_json_request(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(too_big.status(), 413);
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE",
+        "the error names the limit"
+    );
     let get = app
         .client
         .get(format!("{url}?query=mutation%20%7B%20logout%20%7D"))
