@@ -75,7 +75,8 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
     let mut router = Router::new()
         .route("/graphql", post(graphql))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if options.graphiql {
         router = router.route("/", get(graphiql));
     }
@@ -164,6 +165,9 @@ async fn graphql(
         }
         Err(e) => return refuse(e.status(), "BAD_REQUEST", &e.body_text()),
     };
+    http.app
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if !is_json(&headers) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -238,6 +242,19 @@ async fn graphiql() -> Html<String> {
             .endpoint("/graphql")
             .title("Roster")
             .finish(),
+    )
+}
+
+/// Counters in Prometheus' text format: SQL statements run and GraphQL requests served.
+async fn metrics(State(http): State<Http>) -> String {
+    let statements = http
+        .app
+        .statements
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let requests = http.app.requests.load(std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "# TYPE roster_sql_statements_total counter\nroster_sql_statements_total {statements}\n\
+         # TYPE roster_graphql_requests_total counter\nroster_graphql_requests_total {requests}\n"
     )
 }
 

@@ -50,6 +50,7 @@ pub async fn open(
         hasher,
         public_url: public_url.to_owned(),
         statements,
+        requests: Arc::new(AtomicU64::new(0)),
     })
 }
 

@@ -20,4 +20,6 @@ pub struct AppState {
     pub public_url: String,
     /// How many SQL statements the pool's connections have run.
     pub statements: Arc<AtomicU64>,
+    /// How many GraphQL requests (POST /graphql) arrived.
+    pub requests: Arc<AtomicU64>,
 }

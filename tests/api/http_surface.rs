@@ -10,7 +10,7 @@ on_both_databases!(
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
-    for path in ["/healthz", "/readyz"] {
+    for path in ["/healthz", "/readyz", "/metrics"] {
         let resp = app
             .client
             .get(format!("{}{path}", app.base))
@@ -179,6 +179,7 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
             hasher: roster::auth::Hasher::new(1).unwrap(),
             public_url: "http://frontend.test".into(),
             statements,
+            requests: Default::default(),
         };
         let (base, server) = serve(state).await;
         let client = reqwest::Client::new();
