@@ -16,10 +16,13 @@ const QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct Hasher {
     slots: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     /// A hash to verify against when the email is unknown, so that an unknown email
     /// costs the same as a wrong password.
     dummy: Arc<String>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// argon2id with OWASP's parameters: m=19456 KiB, t=2, p=1.
 fn argon2() -> Argon2<'static> {
@@ -34,12 +37,52 @@ fn hash_now(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("argon2 hashing failed: {e}")))
 }
 
+/// Starts `count` hashing threads at a lower scheduling priority: a burst of
+/// sign-ins then takes the CPU time the rest of the server leaves, instead of
+/// starving every other request.
+fn start_workers(count: usize) -> Result<std::sync::mpsc::Sender<Job>> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = Arc::new(std::sync::Mutex::new(receiver));
+    for n in 0..count {
+        let receiver = receiver.clone();
+        std::thread::Builder::new()
+            .name(format!("roster-hash-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                }
+            })
+            .map_err(|e| Error::Internal(format!("cannot start a hashing thread: {e}")))?;
+    }
+    Ok(sender)
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: plain syscalls on the calling thread, no pointers involved; a failure
+    // only leaves the thread at normal priority.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 impl Hasher {
     /// A hasher running at most `concurrency` hashes at once.
     pub fn new(concurrency: usize) -> Result<Self> {
         let dummy = hash_now(&crate::auth::token::random_password())?;
+        let concurrency = concurrency.max(1);
         Ok(Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            jobs: start_workers(concurrency)?,
             dummy: Arc::new(dummy),
         })
     }
@@ -49,12 +92,17 @@ impl Hasher {
             .await
             .map_err(|_| Error::Busy("too many sign-ins at once; retry in a moment"))?
             .map_err(|e| Error::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+            drop(permit);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::Internal("the hashing threads are gone".into()))?;
+        result
+            .await
+            .map_err(|_| Error::Internal("a hashing job failed".into()))
     }
 
     /// The argon2id PHC string of `password`.

@@ -32,9 +32,9 @@ pub const ACCOUNT: Policy = Policy {
     attempts: 10,
     window: Duration::minutes(15),
 };
-/// Failed sign-ins from one client address, over all accounts.
+/// Failed (or in-flight) sign-ins from one client address, over all accounts.
 pub const ADDRESS: Policy = Policy {
-    attempts: 30,
+    attempts: 50,
     window: Duration::minutes(15),
 };
 /// Invalid invitation or reset tokens from one client address.
@@ -71,6 +71,10 @@ pub async fn reserve(conn: &mut Conn, key: &str, policy: Policy, now: NaiveDateT
             .await
     })?;
     if attempts > policy.attempts {
+        // A refused attempt does no work, so it gives its count back: the count stays
+        // "failed and in-flight attempts", and a burst of legitimate sign-ins from one
+        // address recovers as soon as they finish.
+        refund(conn, key).await?;
         let retry_after = (window_start + policy.window - now).num_seconds().max(1);
         return Err(Error::RateLimited(u64::try_from(retry_after).unwrap_or(1)));
     }
