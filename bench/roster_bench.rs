@@ -130,8 +130,10 @@ async fn seed(url: &str, count: i64) -> Result<()> {
     };
     inserted.map_err(|e| e.to_string())?;
     if matches!(conn, roster::db::Conn::Pg(_)) {
-        with_conn!(&mut conn, |c| diesel::sql_query("ANALYZE").execute(c).await)
-            .map_err(|e| e.to_string())?;
+        with_conn!(&mut conn, |c| diesel::sql_query("VACUUM ANALYZE")
+            .execute(c)
+            .await)
+        .map_err(|e| e.to_string())?;
     }
     let secret = token::generate();
     let expires = now + chrono::Duration::days(2);

@@ -78,7 +78,16 @@ pub async fn login(
         .as_ref()
         .filter(|_| !too_long)
         .map(|m| m.password_hash.as_str());
-    let matches = state.hasher.verify(password, hash).await?;
+    let matches = match state.hasher.verify(password, hash).await {
+        Ok(matches) => matches,
+        Err(e) => {
+            // Not checked (the server was busy): the attempt gives its counts back.
+            let mut conn = state.pool.get().await?;
+            throttle::refund(&mut conn, &account).await?;
+            throttle::refund(&mut conn, &address).await?;
+            return Err(e);
+        }
+    };
     let now = state.clock.now();
     let checked = match &member {
         Some(m) if matches => refusal(m, now).map_or(Ok(m), Err),
