@@ -119,16 +119,6 @@ impl Drop for PrivateCluster {
     }
 }
 
-async fn post(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    req.send().await.unwrap().json().await.unwrap()
-}
-
 async fn ready(base: &str) -> u16 {
     reqwest::get(format!("{base}/readyz"))
         .await

@@ -11,16 +11,6 @@ crate::on_both_databases_raw!(
     no_secret_reaches_a_log_or_another_response
 );
 
-async fn post(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    req.send().await.unwrap().json().await.unwrap()
-}
-
 fn start_two(
     db: &TestDb,
     env: &'static [(&'static str, &'static str)],

@@ -329,6 +329,17 @@ fn db_backend(db: &TestDb) -> Backend {
     }
 }
 
+/// A GraphQL request to the server at `base` (a spawned process); the JSON response.
+pub async fn post(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// The `extensions.code` of the first top-level error.
 pub fn error_code(resp: &Value) -> &str {
     resp["errors"][0]["extensions"]["code"]
