@@ -72,6 +72,7 @@ pub async fn serve(config: Config) -> Result<()> {
     if let Some(admin) = created {
         announce_admin(&admin);
     }
+    auth::password::release_memory();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;
