@@ -83,11 +83,6 @@ impl Pool {
         crate::with_conn!(&mut conn, |c| c.batch_execute("SELECT 1").await)
             .map_err(|e| Error::Unavailable(e.to_string()))
     }
-
-    /// Whether this pool talks to PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Pool::Pg(_))
-    }
 }
 
 fn build<C>(manager: AsyncDieselConnectionManager<C>, size: usize) -> Result<DeadPool<C>, Error>

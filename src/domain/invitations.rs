@@ -126,13 +126,7 @@ pub async fn invite(
     email: Option<&str>,
 ) -> Result<(Invitation, String)> {
     let mut conn = state.pool.get().await?;
-    let role_not_found = || Rejection::new(ErrorCode::NotFound, "no such role").on(&["roleId"]);
-    let role = match role_id {
-        Some(id) => crate::domain::roles::find(&mut conn, id)
-            .await?
-            .ok_or_else(role_not_found)?,
-        None => return Err(role_not_found().into()),
-    };
+    let role = crate::domain::roles::require(&mut conn, role_id, "roleId").await?;
     if !actor.permissions.covers(role.permissions()) {
         return Err(escalation("roleId"));
     }

@@ -168,11 +168,7 @@ async fn edit_permission_once(
 ) -> Result<Outcome> {
     let mut conn = state.pool.get().await?;
     let (member, old_role) = target(&mut conn, actor, member_id, expected_version).await?;
-    let not_found = || Rejection::new(ErrorCode::NotFound, "no such role").on(&["roleId"]);
-    let new_role = match role_id {
-        Some(id) => roles::find(&mut conn, id).await?.ok_or_else(not_found)?,
-        None => return Err(not_found().into()),
-    };
+    let new_role = roles::require(&mut conn, role_id, "roleId").await?;
     if !actor.permissions.covers(new_role.permissions()) {
         return Err(Rejection::new(
             ErrorCode::PrivilegeEscalation,

@@ -134,6 +134,16 @@ pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Role>> {
         .optional())?)
 }
 
+/// The role an API argument names; `NOT_FOUND` on `field` when it names none
+/// (`None`: a malformed id).
+pub async fn require(conn: &mut Conn, id: Option<i64>, field: &str) -> Result<Role> {
+    let found = match id {
+        Some(id) => find(conn, id).await?,
+        None => None,
+    };
+    Ok(found.ok_or_else(|| not_found(field))?)
+}
+
 /// How many members hold each of the given roles (roles nobody holds are left out).
 pub async fn member_counts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, i64>> {
     let q = members::table
