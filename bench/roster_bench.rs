@@ -27,8 +27,23 @@ fn fail(e: roster::error::Error) -> String {
     e.detail()
 }
 
-#[tokio::main]
-async fn main() {
+/// The floor runs on the server's own settings: the default pool and the same bound
+/// on blocking threads (`roster::db`), so that it measures the statements, not a
+/// worse configuration.
+fn main() {
+    let pool = std::env::args()
+        .nth(2)
+        .and_then(|url| DatabaseUrl::parse(&url).ok())
+        .map_or(1, |url| roster::db::default_pool_size(&url));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(roster::db::blocking_threads(pool))
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
         Some("seed") if args.len() == 4 => seed(&args[2], args[3].parse().unwrap_or(10_000)).await,
@@ -178,7 +193,10 @@ async fn one_page(state: &roster::state::AppState, secret: &str) -> Result<()> {
 }
 
 async fn floor(url: &str, secret: &str, seconds: u64, concurrency: usize) -> Result<()> {
-    let state = open(url, concurrency.max(1)).await?;
+    let pool = DatabaseUrl::parse(url)
+        .map(|u| roster::db::default_pool_size(&u))
+        .map_err(|e| e.to_string())?;
+    let state = open(url, pool).await?;
     one_page(&state, secret).await?;
     let before = AtomicU64::load(&state.statements, Ordering::Relaxed);
     let done = Arc::new(AtomicU64::new(0));

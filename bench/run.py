@@ -98,7 +98,7 @@ class Server:
     def __init__(self, url):
         self.port = free_port()
         env = dict(os.environ, DATABASE_URL=url, ROSTER_LISTEN=f"127.0.0.1:{self.port}", RUST_LOG="warn",
-                   ROSTER_DB_POOL_SIZE="16", ROSTER_ADMIN_PASSWORD="bench-password-1")
+                   ROSTER_ADMIN_PASSWORD="bench-password-1")
         started = time.monotonic()
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, target("roster"), "serve"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -7,7 +7,7 @@
 //! | `ROSTER_PUBLIC_URL` | `--public-url` | `http://localhost:8080` | base URL of the admin frontend, used to build links |
 //! | `ROSTER_ADMIN_EMAIL` | `--admin-email` | `admin@localhost` | email of the first administrator, made on first start |
 //! | `ROSTER_ADMIN_PASSWORD` | `--admin-password` | random, printed once | password of the first administrator |
-//! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `16` | most database connections held at once |
+//! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `4` on SQLite, `16` on PostgreSQL | most database connections held at once |
 //! | `ROSTER_CORS_ORIGINS` | `--cors-origins` | none | comma-separated browser origins allowed to call the API |
 //! | `ROSTER_GRAPHIQL` | `--graphiql` | `true` | serve GraphiQL at `GET /` |
 //! | `ROSTER_INTROSPECTION` | `--introspection` | `true` | answer introspection queries |
@@ -59,9 +59,9 @@ pub struct ServeArgs {
     /// Password of that administrator; random and printed once when unset.
     #[arg(long, env = "ROSTER_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
-    /// Most database connections held at once.
-    #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value = "16")]
-    pub db_pool_size: String,
+    /// Most database connections held at once [default: 4 on SQLite, 16 on PostgreSQL].
+    #[arg(long, env = "ROSTER_DB_POOL_SIZE")]
+    pub db_pool_size: Option<String>,
     /// Comma-separated browser origins allowed to call the API (CORS).
     #[arg(long, env = "ROSTER_CORS_ORIGINS", default_value = "")]
     pub cors_origins: String,
@@ -178,13 +178,18 @@ impl Config {
             )
             .map_err(|r| invalid("ROSTER_ADMIN_PASSWORD", r.message))?;
         }
+        let database = DatabaseUrl::parse(&db.database_url)?;
+        let db_pool_size = match &serve.db_pool_size {
+            Some(size) => number("ROSTER_DB_POOL_SIZE", size, 1, 1000)?,
+            None => crate::db::default_pool_size(&database),
+        };
         Ok(Config {
-            database: DatabaseUrl::parse(&db.database_url)?,
+            database,
             listen,
             public_url: parse_public_url(&serve.public_url)?,
             admin_email,
             admin_password: serve.admin_password.clone(),
-            db_pool_size: number("ROSTER_DB_POOL_SIZE", &serve.db_pool_size, 1, 1000)?,
+            db_pool_size,
             http: http_options(serve)?,
             server: crate::server::ServerLimits {
                 header_timeout: std::time::Duration::from_secs(number(

@@ -1,8 +1,10 @@
 //! HTTP routes: `POST /graphql`, `GET /` (GraphiQL), `GET /healthz`, `GET /readyz`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ServerError};
 use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +19,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Viewer;
+use crate::graphql::documents::Documents;
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{RequestCtx, RosterSchema};
@@ -59,16 +62,20 @@ impl Default for HttpOptions {
 struct Http {
     app: AppState,
     schema: RosterSchema,
+    limits: QueryLimits,
+    documents: Arc<Documents>,
     max_batch: usize,
     request_timeout: Duration,
 }
 
 /// The router serving the whole API.
 pub fn router(app: AppState, options: &HttpOptions) -> Router {
-    let schema = crate::graphql::schema(app.clone(), options.limits, options.introspection);
+    let schema = crate::graphql::schema(app.clone(), options.introspection);
     let http = Http {
         app,
         schema,
+        limits: options.limits,
+        documents: Arc::default(),
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
     };
@@ -175,7 +182,7 @@ async fn graphql(
             "send the request as application/json",
         );
     }
-    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return refuse(
@@ -185,7 +192,7 @@ async fn graphql(
             );
         }
     };
-    if let async_graphql::BatchRequest::Batch(list) = &batch
+    if let BatchRequest::Batch(list) = &batch
         && (http.max_batch == 0 || list.len() > http.max_batch)
     {
         let why = format!(
@@ -194,6 +201,17 @@ async fn graphql(
             http.max_batch
         );
         return refuse(StatusCode::BAD_REQUEST, "BATCH_LIMIT_EXCEEDED", &why);
+    }
+    // Parsed and measured here, before the session is even looked up, so that an
+    // oversized operation costs nothing; the schema reuses the parsed document.
+    let mut batch = batch;
+    let refused: Vec<Option<ServerError>> = batch
+        .iter_mut()
+        .map(|r| http.documents.prepare(r, &http.limits).err())
+        .collect();
+    if let [Some(error)] = refused.as_slice() {
+        let response = async_graphql::Response::from_errors(vec![error.clone()]);
+        return GraphQLResponse::from(response).into_response();
     }
     let viewer = match bearer(&headers) {
         Some(token) => match Viewer::from_token(&http.app, token).await {
@@ -212,13 +230,25 @@ async fn graphql(
         })
         .data(Loaders::new(pool))
     };
-    let batch = match batch {
-        async_graphql::BatchRequest::Single(r) => async_graphql::BatchRequest::Single(with_data(r)),
-        async_graphql::BatchRequest::Batch(list) => {
-            async_graphql::BatchRequest::Batch(list.into_iter().map(with_data).collect())
+    let schema = &http.schema;
+    let run = async move {
+        match batch {
+            BatchRequest::Single(r) => BatchResponse::Single(schema.execute(with_data(r)).await),
+            BatchRequest::Batch(list) => {
+                let each = list
+                    .into_iter()
+                    .zip(refused)
+                    .map(|(r, refused)| async move {
+                        match refused {
+                            Some(error) => async_graphql::Response::from_errors(vec![error]),
+                            None => schema.execute(with_data(r)).await,
+                        }
+                    });
+                BatchResponse::Batch(futures_util::future::join_all(each).await)
+            }
         }
     };
-    match tokio::time::timeout(http.request_timeout, http.schema.execute_batch(batch)).await {
+    match tokio::time::timeout(http.request_timeout, run).await {
         Ok(response) => GraphQLResponse::from(response).into_response(),
         Err(_) => {
             let why = format!(

@@ -58,26 +58,48 @@ fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
     init_tracing();
     let database = match DatabaseUrl::parse(&cli.db.database_url) {
         Ok(d) => d,
         Err(e) => return config_error(e),
     };
-    let result = match cli.command {
+    let job = match cli.command {
         Command::Serve(args) => match Config::new(&cli.db, &args) {
-            Ok(config) => roster::serve(config).await,
+            Ok(config) => Job::Serve(Box::new(config)),
             Err(e) => return config_error(e),
         },
-        Command::Migrate => migrate(&database).await,
-        Command::CreateAdmin { email, name } => create_admin(&database, &email, &name).await,
-        Command::Schema => {
-            print!("{}", roster::graphql::sdl());
-            Ok(())
+        Command::Migrate => Job::Migrate,
+        Command::CreateAdmin { email, name } => Job::CreateAdmin { email, name },
+        Command::Schema => Job::Schema,
+    };
+    let pool_size = match &job {
+        Job::Serve(config) => config.db_pool_size,
+        _ => ADMIN_POOL_SIZE,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(roster::db::blocking_threads(pool_size))
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("roster: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
     };
+    let result = runtime.block_on(async {
+        match job {
+            Job::Serve(config) => roster::serve(*config).await,
+            Job::Migrate => migrate(&database).await,
+            Job::CreateAdmin { email, name } => create_admin(&database, &email, &name).await,
+            Job::Schema => {
+                print!("{}", roster::graphql::sdl());
+                Ok(())
+            }
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -86,6 +108,17 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+/// What to do, its configuration validated.
+enum Job {
+    Serve(Box<Config>),
+    Migrate,
+    CreateAdmin { email: String, name: String },
+    Schema,
+}
+
+/// Connections of the short-lived commands.
+const ADMIN_POOL_SIZE: usize = 2;
 
 fn config_error(e: roster::config::ConfigError) -> ExitCode {
     eprintln!("roster: {e}");
@@ -122,7 +155,7 @@ async fn create_admin(
     let password = password.trim_end_matches(['\r', '\n']);
     let state = roster::open(
         database,
-        2,
+        ADMIN_POOL_SIZE,
         "http://localhost",
         Arc::new(roster::clock::SystemClock),
     )

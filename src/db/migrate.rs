@@ -18,6 +18,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x526f_7374_6572;
 pub async fn run_migrations(url: &DatabaseUrl) -> Result<usize, Error> {
     match url {
         DatabaseUrl::Sqlite(path) => {
+            super::sqlite_setup::install();
             let path = path.clone();
             tokio::task::spawn_blocking(move || migrate_sqlite(&path))
                 .await

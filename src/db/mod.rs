@@ -4,6 +4,7 @@
 mod instrumentation;
 mod migrate;
 pub mod schema;
+mod sqlite_setup;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -39,6 +40,29 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 50
 /// the database (SQLite has `busy_timeout`).
 const PG_SETTINGS: &str = "SET statement_timeout = 15000; SET lock_timeout = 10000;";
 
+/// Most blocking threads the async runtime may start, for a pool of `pool_size`.
+///
+/// Each SQLite statement runs on a blocking thread. One thread per pooled connection
+/// means a connection never waits for a thread held by a statement that waits on it
+/// (SQLite's busy wait); more threads than connections only time-slice the same
+/// cores, which halved the throughput of a single core in the benchmark. The spare
+/// threads serve DNS lookups and migrations.
+pub fn blocking_threads(pool_size: usize) -> usize {
+    pool_size + 2
+}
+
+/// The pool size when `ROSTER_DB_POOL_SIZE` is unset.
+///
+/// SQLite serves reads from the page cache on CPU, so connections beyond a few only
+/// add context switches; PostgreSQL connections spend most of their time waiting on
+/// the server.
+pub fn default_pool_size(url: &DatabaseUrl) -> usize {
+    match url {
+        DatabaseUrl::Sqlite(_) => 4,
+        DatabaseUrl::Postgres(_) => 16,
+    }
+}
+
 /// A pool of connections to the configured database.
 #[derive(Clone)]
 pub enum Pool {
@@ -62,7 +86,10 @@ impl Pool {
     /// Builds a pool for `url`; every connection counts its statements into `counter`.
     pub fn new(url: &DatabaseUrl, size: usize, counter: Arc<AtomicU64>) -> Result<Self, Error> {
         let pool = match url {
-            DatabaseUrl::Sqlite(path) => Pool::Sqlite(build(sqlite_manager(path, counter), size)?),
+            DatabaseUrl::Sqlite(path) => {
+                sqlite_setup::install();
+                Pool::Sqlite(build(sqlite_manager(path, counter), size)?)
+            }
             DatabaseUrl::Postgres(url) => Pool::Pg(build(pg_manager(url, counter), size)?),
         };
         Ok(pool)

@@ -2,15 +2,11 @@
 //! runs: depth, aliases, root fields and fields in all.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{
-    ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Value, Variables,
-};
+use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Value};
 
 /// The limits; each names its configuration variable in the error it causes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,28 +136,5 @@ impl QueryLimits {
             }
         }
         Ok(())
-    }
-}
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsExtension(*self))
-    }
-}
-
-struct LimitsExtension(QueryLimits);
-
-#[async_trait::async_trait]
-impl Extension for LimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        self.0.check(&doc)?;
-        Ok(doc)
     }
 }

@@ -1,6 +1,14 @@
 //! `Member`, the member list and its filter.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use std::borrow::Cow;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::{enum_value, resolve_container};
+use async_graphql::{
+    Context, ContextSelectionSet, Enum, ID, InputObject, Object, OutputType, Positioned, Result,
+    ScalarType, ServerResult, Value,
+};
 
 use crate::domain::Permission;
 use crate::domain::members::{self, Member, MemberFilter as Filter};
@@ -10,6 +18,7 @@ use crate::graphql::access::{allowed, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
+use crate::graphql::fast::{self, PlainFields, Step};
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
@@ -43,10 +52,7 @@ impl MemberNode {
     }
     /// The member's role: what they may do.
     async fn role(&self, ctx: &Context<'_>) -> Result<RoleNode> {
-        let role = loaders(ctx).roles.load(self.0.role_id).await?;
-        Ok(RoleNode(role.ok_or_else(|| {
-            Error::Internal(format!("member {} has no role", self.0.id))
-        })?))
+        Ok(self.load_role(ctx).await?)
     }
     /// ACTIVE or FROZEN.
     async fn status(&self) -> MemberStatusValue {
@@ -89,6 +95,91 @@ impl MemberNode {
     }
 }
 
+impl MemberNode {
+    async fn load_role(&self, ctx: &Context<'_>) -> Result<RoleNode, Error> {
+        let role = loaders(ctx).roles.load(self.0.role_id).await?;
+        Ok(RoleNode(role.ok_or_else(|| {
+            Error::Internal(format!("member {} has no role", self.0.id))
+        })?))
+    }
+
+    /// Resolves the member on the fast path of [`fast`], `role` included.
+    async fn resolve_fast(&self, ctx: &ContextSelectionSet<'_>) -> ServerResult<Value> {
+        let Some(steps) = fast::plan(self, ctx, &["role"]) else {
+            return resolve_container(ctx, self).await;
+        };
+        let mut entries = Vec::with_capacity(steps.len());
+        for (key, step) in steps {
+            let field = match step {
+                Step::Value(value) => {
+                    entries.push((key, value));
+                    continue;
+                }
+                Step::Nested(field) => field,
+            };
+            let ctx_field = ctx.with_field(field);
+            let role = match self.load_role(&ctx_field).await {
+                Ok(role) => role,
+                Err(e) => {
+                    let error = async_graphql::Error::from(e);
+                    ctx.add_error(ctx_field.set_error_path(error.into_server_error(field.pos)));
+                    continue;
+                }
+            };
+            let selection = ctx_field.with_selection_set(&field.node.selection_set);
+            match fast::resolve(&role, &selection).await {
+                Ok(value) => entries.push((key, value)),
+                Err(e) => ctx.add_error(e),
+            }
+        }
+        Ok(fast::object(entries))
+    }
+}
+
+impl PlainFields for MemberNode {
+    fn plain(&self, name: &str) -> Option<Value> {
+        let m = &self.0;
+        let time = |t: Option<chrono::NaiveDateTime>| {
+            t.map_or(Value::Null, |t| DateTime::from(t).to_value())
+        };
+        Some(match name {
+            "id" => Value::String(m.id.to_string()),
+            "email" => Value::String(m.email.clone()),
+            "name" => Value::String(m.name.clone()),
+            "status" => enum_value(MemberStatusValue::from(m.status())),
+            "mustChangePassword" => Value::Boolean(m.must_change_password),
+            "frozenAt" => time(m.frozen_at),
+            "frozenReason" => m.frozen_reason.clone().map_or(Value::Null, Value::String),
+            "lastLoginAt" => time(m.last_login_at),
+            "createdAt" => time(Some(m.created_at)),
+            "updatedAt" => time(Some(m.updated_at)),
+            "version" => Value::from(m.version),
+            _ => return None,
+        })
+    }
+}
+
+/// A member of a list: the `Member` type, resolved on the fast path of [`fast`].
+pub struct MemberItem(pub MemberNode);
+
+impl OutputType for MemberItem {
+    fn type_name() -> Cow<'static, str> {
+        MemberNode::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        MemberNode::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        self.0.resolve_fast(ctx).await
+    }
+}
+
 /// Which members to list.
 #[derive(InputObject, Default)]
 pub struct MemberFilter {
@@ -116,34 +207,42 @@ impl MemberFilter {
 }
 
 /// A member in a list, with its cursor.
-#[derive(SimpleObject)]
-pub struct MemberEdge {
+pub struct MemberEdge<'a>(&'a MemberItem);
+
+/// A member in a list, with its cursor.
+#[Object]
+impl MemberEdge<'_> {
     /// Pass as `after` to continue after this member.
-    pub cursor: String,
+    async fn cursor(&self) -> String {
+        encode_cursor(self.0.0.0.id)
+    }
     /// The member.
-    pub node: MemberNode,
+    async fn node(&self) -> &MemberItem {
+        self.0
+    }
 }
 
 /// One page of members, newest first.
-#[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct MemberConnection {
-    /// The members with their cursors.
-    pub edges: Vec<MemberEdge>,
-    /// Where this page stands.
-    pub page_info: PageInfo,
-    #[graphql(skip)]
+    items: Vec<MemberItem>,
+    page_info: PageInfo,
     filter: Filter,
 }
 
-#[ComplexObject]
+/// One page of members, newest first.
+#[Object]
 impl MemberConnection {
+    /// The members with their cursors.
+    async fn edges(&self) -> Vec<MemberEdge<'_>> {
+        self.items.iter().map(MemberEdge).collect()
+    }
+    /// Where this page stands.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
     /// The members of this page.
-    async fn nodes(&self) -> Vec<MemberNode> {
-        self.edges
-            .iter()
-            .map(|e| MemberNode(e.node.0.clone()))
-            .collect()
+    async fn nodes(&self) -> &[MemberItem] {
+        &self.items
     }
     /// How many members match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -177,16 +276,23 @@ impl MemberQuery {
         let rows =
             members::page(&mut state(ctx).pool.get().await?, &filter, after, limit + 1).await?;
         let (rows, more) = trim_page(rows, limit);
+        let selection = ctx.look_ahead();
+        if selection.field("nodes").field("role").exists()
+            || selection
+                .field("edges")
+                .field("node")
+                .field("role")
+                .exists()
+        {
+            let role_ids = rows.iter().map(|m| m.role_id).collect();
+            loaders(ctx).roles.preload(role_ids).await?;
+        }
         let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-        let edges = rows
-            .into_iter()
-            .map(|m| MemberEdge {
-                cursor: encode_cursor(m.id),
-                node: MemberNode(m),
-            })
-            .collect();
         Ok(MemberConnection {
-            edges,
+            items: rows
+                .into_iter()
+                .map(|m| MemberItem(MemberNode(m)))
+                .collect(),
             page_info: page_info(&ids, more, after.is_some()),
             filter,
         })

@@ -3,7 +3,9 @@
 pub mod access;
 mod audit;
 mod connection;
+pub mod documents;
 mod errors;
+mod fast;
 mod invitation;
 pub mod limits;
 pub mod loaders;
@@ -58,12 +60,12 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 /// [`limits::QueryLimits`] reports a clear error, shallow enough for the stack.
 const PARSER_RECURSION: usize = 64;
 
-/// The schema, serving with `state` under `limits`; without `introspection`, the
-/// `__schema` and `__type` fields are refused.
-pub fn schema(state: AppState, limits: limits::QueryLimits, introspection: bool) -> RosterSchema {
+/// The schema, serving with `state`; without `introspection`, the `__schema` and
+/// `__type` fields are refused. Operations must pass [`limits::QueryLimits`] first:
+/// the HTTP layer checks them, since an extension would wrap every field's resolver.
+pub fn schema(state: AppState, introspection: bool) -> RosterSchema {
     let builder = builder()
         .data(state)
-        .extension(limits)
         .limit_recursive_depth(PARSER_RECURSION);
     if introspection {
         builder.finish()

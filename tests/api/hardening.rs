@@ -93,6 +93,21 @@ async fn deep_and_wide_operations_are_refused_naming_the_limit(app: TestApp) {
         " }".repeat(8)
     );
     app.ok(Some(&admin), &fine, json!({})).await;
+    // Parsed operations are remembered by their text: a refused one stays refused, a
+    // remembered one still answers with the variables of each request.
+    assert_eq!(
+        limit_hit(&app.gql(Some(&admin), &chain, json!({})).await),
+        "depth"
+    );
+    let by_id = "query($id: ID!) { member(id: $id) { email } }";
+    let me = app.ok(Some(&admin), "{ me { id } }", json!({})).await;
+    for (id, email) in [
+        (me["me"]["id"].clone(), json!(ADMIN_EMAIL)),
+        (json!("999999"), json!(null)),
+    ] {
+        let data = app.ok(Some(&admin), by_id, json!({ "id": id })).await;
+        assert_eq!(data["member"]["email"], email, "{data}");
+    }
 }
 
 async fn security_headers_are_on_every_response(app: TestApp) {

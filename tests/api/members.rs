@@ -21,6 +21,7 @@ on_both_databases!(
     search_is_case_insensitive_and_literal,
     member_by_id_resolves_role_and_inviter,
     a_page_costs_the_same_statements_at_any_size,
+    list_items_answer_alike_on_both_resolution_paths,
 );
 
 async fn page(app: &TestApp, token: &str, vars: Value) -> Value {
@@ -317,4 +318,79 @@ async fn a_page_costs_the_same_statements_at_any_size(app: TestApp) {
             ),
         }
     }
+}
+
+/// Members of a list resolve on a fast path when their selection is plain fields; a
+/// fragment, a directive or a repeated key sends them through the normal executor.
+/// Both must answer exactly alike, nulls and enums included.
+async fn list_items_answer_alike_on_both_resolution_paths(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app
+        .create_role(&admin, "Support", &["MEMBERS_VIEW", "AUDIT_LOG_VIEW"])
+        .await;
+    let (frozen, _) = app.member_with("frozen@example.com", &role).await;
+    app.member_with("signed-in@example.com", &role).await;
+    app.add_members(&[("never@example.com", "Never Signed In", &role)], None)
+        .await;
+    let freeze =
+        "mutation($id: ID!) { freeze(memberId: $id, reason: \"left\") { errors { code } } }";
+    let done = app
+        .ok(Some(&admin), freeze, json!({ "id": frozen.to_string() }))
+        .await;
+    assert_eq!(done["freeze"]["errors"], json!([]));
+
+    let fields = "__typename id email name status mustChangePassword frozenAt frozenReason \
+        lastLoginAt createdAt updatedAt version \
+        r: role { __typename id name description permissions builtIn createdAt updatedAt }";
+    let plain = format!(
+        "{{ members(first: 10) {{ nodes {{ {fields} }} edges {{ node {{ {fields} }} }} }} }}"
+    );
+    let fragment = format!(
+        "{{ members(first: 10) {{ nodes {{ ... on Member {{ {fields} }} }} edges {{ node {{ ... on Member {{ {fields} }} }} }} }} }}"
+    );
+    let directive = format!(
+        "{{ members(first: 10) {{ nodes {{ id @include(if: true) {fields} }} edges {{ node {{ {fields} email }} }} }} }}"
+    );
+    let fast = app.ok(Some(&admin), &plain, json!({})).await;
+    let nodes = fast["members"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    let frozen_node = nodes
+        .iter()
+        .find(|n| n["email"] == "frozen@example.com")
+        .unwrap();
+    assert_eq!(frozen_node["status"], "FROZEN");
+    assert_eq!(frozen_node["frozenReason"], "left");
+    assert!(frozen_node["frozenAt"].is_string());
+    assert_eq!(
+        frozen_node["r"]["permissions"],
+        json!(["MEMBERS_VIEW", "AUDIT_LOG_VIEW"])
+    );
+    assert!(nodes.iter().any(|n| n["lastLoginAt"].is_null()));
+    assert!(nodes.iter().any(|n| n["lastLoginAt"].is_string()));
+    assert_eq!(
+        fast["members"]["nodes"],
+        fast["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect::<Value>()
+    );
+    for slow in [&fragment, &directive] {
+        let slow = app.ok(Some(&admin), slow, json!({})).await;
+        assert_eq!(slow, fast, "{slow}");
+    }
+    // A field the fast path does not know (memberCount) falls back for that object.
+    let mixed = "{ members(first: 10) { nodes { email role { name memberCount } } } }";
+    let data = app.ok(Some(&admin), mixed, json!({})).await;
+    let support = data["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["email"] == "frozen@example.com")
+        .unwrap();
+    assert_eq!(
+        support["role"],
+        json!({ "name": "Support", "memberCount": 3 })
+    );
 }
