@@ -151,15 +151,42 @@ impl MemberFilter {
         Ok((!s.is_empty()).then(|| s.to_lowercase()))
     }
 
-    fn like_pattern(&self) -> Option<String> {
+    /// The search as the backend's indexed form of it (see the member_search migration).
+    fn pattern(&self, conn: &Conn) -> Option<Pattern> {
         let s = self.search.as_ref()?;
-        let escaped = s
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        Some(format!("%{escaped}%"))
+        Some(match conn {
+            Conn::Pg(_) => {
+                let escaped = s
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                Pattern::Like(format!("%{escaped}%"))
+            }
+            Conn::Sqlite(_) => {
+                let escaped: String = s
+                    .chars()
+                    .map(|c| match c {
+                        '*' | '?' | '[' => format!("[{c}]"),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                Pattern::Glob(format!("*{escaped}*"))
+            }
+        })
     }
 }
+
+/// A substring search, as each backend's trigram index answers it.
+#[derive(Clone)]
+enum Pattern {
+    /// PostgreSQL: `LIKE` with `\` escapes (pg_trgm).
+    Like(String),
+    /// SQLite: `GLOB` on the FTS5 trigram table (its index does not serve `ESCAPE`).
+    Glob(String),
+}
+
+/// SQLite members whose search key matches a GLOB pattern, through the FTS5 index.
+const SQLITE_SEARCH: &str = "members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ";
 
 /// Applies a [`MemberFilter`] to a boxed query on `members`.
 macro_rules! filtered {
@@ -171,8 +198,18 @@ macro_rules! filtered {
         if let Some(role) = $filter.role_id {
             q = q.filter(members::role_id.eq(role.unwrap_or(0)));
         }
-        if let Some(pattern) = $pattern {
-            q = q.filter(members::search_key.like(pattern).escape('\\'));
+        match $pattern {
+            Some(Pattern::Like(like)) => {
+                q = q.filter(members::search_key.like(like).escape('\\'));
+            }
+            Some(Pattern::Glob(glob)) => {
+                q = q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(SQLITE_SEARCH)
+                        .bind::<diesel::sql_types::Text, _>(glob)
+                        .sql(")"),
+                );
+            }
+            None => {}
         }
         q
     }};
@@ -185,7 +222,7 @@ pub async fn page(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    let pattern = filter.like_pattern();
+    let pattern = filter.pattern(conn);
     Ok(with_conn!(conn, |c| {
         let mut q = filtered!(
             members::table.select(Member::as_select()).into_boxed(),
@@ -201,7 +238,7 @@ pub async fn page(
 
 /// How many members match the filter.
 pub async fn count(conn: &mut Conn, filter: &MemberFilter) -> Result<i64> {
-    let pattern = filter.like_pattern();
+    let pattern = filter.pattern(conn);
     Ok(with_conn!(conn, |c| {
         filtered!(members::table.count().into_boxed(), filter, pattern.clone())
             .get_result(c)

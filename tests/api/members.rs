@@ -203,11 +203,14 @@ async fn search_is_case_insensitive_and_literal(app: TestApp) {
             ("percent@example.com", "100% Sure", &role),
             ("under_score@example.com", "Under Score", &role),
             ("quote@example.com", "O'Brien \"Q\"", &role),
+            ("glob@example.com", "Star*Q?[x]", &role),
         ],
         None,
     )
     .await;
-    let cases: [(&str, &[&str]); 9] = [
+    // Wildcards of either backend's index syntax (LIKE's % and _, GLOB's * ? [) match
+    // themselves only.
+    let cases: [(&str, &[&str]); 13] = [
         ("ANN", &["ann.lee@example.com"]),
         ("  corp.TEST ", &["bob@corp.test"]),
         ("äRGER", &["bob@corp.test"]),
@@ -217,6 +220,10 @@ async fn search_is_case_insensitive_and_literal(app: TestApp) {
         ("\\", &[]),
         ("nobody-matches", &[]),
         ("example.com ann", &[]),
+        ("*", &["glob@example.com"]),
+        ("?", &["glob@example.com"]),
+        ("[x]", &["glob@example.com"]),
+        ("r*q?[", &["glob@example.com"]),
     ];
     for (search, expected) in cases {
         let p = page(&app, &admin, json!({ "filter": { "search": search } })).await;
@@ -224,7 +231,7 @@ async fn search_is_case_insensitive_and_literal(app: TestApp) {
         assert_eq!(p["totalCount"].as_u64(), Some(expected.len() as u64));
     }
     let all = page(&app, &admin, json!({ "filter": { "search": "  " } })).await;
-    assert_eq!(all["totalCount"], 6, "blank search filters nothing");
+    assert_eq!(all["totalCount"], 7, "blank search filters nothing");
 }
 
 async fn member_by_id_resolves_role_and_inviter(app: TestApp) {

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS members_search_key_trgm;
