@@ -186,7 +186,8 @@ enum Pattern {
 }
 
 /// SQLite members whose search key matches a GLOB pattern, through the FTS5 index.
-const SQLITE_SEARCH: &str = "members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ";
+const SQLITE_SEARCH: &str =
+    "members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ";
 
 /// Applies a [`MemberFilter`] to a boxed query on `members`.
 macro_rules! filtered {
