@@ -1,0 +1,4 @@
+DROP TRIGGER member_counts_update;
+DROP TRIGGER member_counts_delete;
+DROP TRIGGER member_counts_insert;
+DROP TABLE member_counts;
