@@ -131,6 +131,12 @@ async fn seed(url: &str, count: i64) -> Result<()> {
                 .await
         }
         roster::db::Conn::Pg(c) => {
+            // The server's statement time limit is for requests, not for a bulk load
+            // that also fills the trigram index and the counters.
+            diesel::sql_query("SET statement_timeout = 0")
+                .execute(&mut **c)
+                .await
+                .map_err(|e| e.to_string())?;
             let sql = "INSERT INTO members (email, email_key, name, search_key, role_id, status, password_hash, must_change_password, created_at, updated_at, version) \
                 SELECT 'user' || i || '@example.com', 'user' || i || '@example.com', 'User ' || i, 'user' || i || '@example.com' || chr(10) || 'user ' || i, \
                 ROLE, 'ACTIVE', $2, FALSE, $3, $3, 1 FROM generate_series(1, $1) AS i";

@@ -324,14 +324,15 @@ def table(results):
 def main():
     prepare()
     results = []
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
+    machine = f"{os.cpu_count()} cores, {sh('uname', '-m').strip()}, {SECONDS} s x {ROUNDS} rounds"
     for size in SIZES:
         for backend in ("sqlite", "postgres"):
             bench_backend(backend, size, results)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
-    machine = f"{os.cpu_count()} cores, {sh('uname', '-m').strip()}, {SECONDS} s x {ROUNDS} rounds"
-    report = {"date": stamp, "machine": machine, "results": results}
-    with open(os.path.join(ROOT, "bench", "results", f"{stamp}.json"), "w") as f:
-        json.dump(report, f, indent=2)
+            # Written after each part, so that a failure late in a long run keeps the rest.
+            report = {"date": stamp, "machine": machine, "results": results}
+            with open(os.path.join(ROOT, "bench", "results", f"{stamp}.json"), "w") as f:
+                json.dump(report, f, indent=2)
     print(f"Roster benchmark, {stamp}, {machine}\n")
     print(table(results))
 
