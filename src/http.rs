@@ -209,7 +209,7 @@ async fn graphql(
         .iter_mut()
         .map(|r| http.documents.prepare(r, &http.limits).err())
         .collect();
-    if let [Some(error)] = refused.as_slice() {
+    if let (BatchRequest::Single(_), [Some(error)]) = (&batch, refused.as_slice()) {
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
         return GraphQLResponse::from(response).into_response();
     }
@@ -234,17 +234,16 @@ async fn graphql(
     let run = async move {
         match batch {
             BatchRequest::Single(r) => BatchResponse::Single(schema.execute(with_data(r)).await),
+            // One after another, in order, as a client that batches expects.
             BatchRequest::Batch(list) => {
-                let each = list
-                    .into_iter()
-                    .zip(refused)
-                    .map(|(r, refused)| async move {
-                        match refused {
-                            Some(error) => async_graphql::Response::from_errors(vec![error]),
-                            None => schema.execute(with_data(r)).await,
-                        }
+                let mut responses = Vec::with_capacity(list.len());
+                for (r, refused) in list.into_iter().zip(refused) {
+                    responses.push(match refused {
+                        Some(error) => async_graphql::Response::from_errors(vec![error]),
+                        None => schema.execute(with_data(r)).await,
                     });
-                BatchResponse::Batch(futures_util::future::join_all(each).await)
+                }
+                BatchResponse::Batch(responses)
             }
         }
     };

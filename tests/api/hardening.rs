@@ -184,6 +184,51 @@ async fn configured_batches_run_each_operation(backend: Backend) {
         resp[1]["errors"][0]["extensions"]["code"],
         "UNAUTHENTICATED"
     );
+    // Operations run in order (a query sees the mutation before it), and one refused by
+    // the limits answers in its place in the array, even alone.
+    let admin = app.admin().await;
+    let deep = format!(
+        "{{ me {{ {}id{} }} }}",
+        "invitedBy { ".repeat(20),
+        " }".repeat(20)
+    );
+    let create = "mutation { createRole(input: { name: \"Ordered\", permissions: [MEMBERS_VIEW] }) { errors { code } } }";
+    let batches = [
+        json!([{ "query": create }, { "query": "{ roles { name } }" }]),
+        json!([{ "query": deep }, { "query": "{ __typename }" }]),
+        json!([{ "query": deep }]),
+    ];
+    let mut answers = Vec::new();
+    for batch in &batches {
+        let resp: Value = app
+            .client
+            .post(&url)
+            .bearer_auth(&admin)
+            .json(batch)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answers.push(resp);
+    }
+    let roles: Vec<&str> = answers[0][1]["data"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"Ordered"), "{}", answers[0]);
+    assert_eq!(error_code(&answers[1][0]), "QUERY_LIMIT_EXCEEDED");
+    assert_eq!(answers[1][1]["data"]["__typename"], "Query");
+    assert_eq!(
+        answers[2].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        answers[2]
+    );
+    assert_eq!(error_code(&answers[2][0]), "QUERY_LIMIT_EXCEEDED");
     let three = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }]);
     assert_eq!(
         app.client
