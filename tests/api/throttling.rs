@@ -170,8 +170,9 @@ async fn refused_sign_ins_take_the_same_time() {
         .await;
     }
     let mut times: [Vec<f64>; 3] = Default::default();
-    // Nine rounds of three stay under the per-address allowance of failures.
-    for round in 0..9 {
+    // A warm-up round and fourteen measured rounds of three stay under the per-address
+    // allowance of failures (50); medians of 14 hold against a noisy machine.
+    for round in 0..15 {
         let cases = [
             (
                 format!("nobody{round}@example.com"),
@@ -183,7 +184,9 @@ async fn refused_sign_ins_take_the_same_time() {
         for (kind, (email, password)) in cases.iter().enumerate() {
             let started = std::time::Instant::now();
             let resp = attempt(&app, email, password).await;
-            times[kind].push(started.elapsed().as_secs_f64());
+            if round > 0 {
+                times[kind].push(started.elapsed().as_secs_f64());
+            }
             let expected = if kind == 2 {
                 "MEMBER_FROZEN"
             } else {
