@@ -169,16 +169,7 @@ async fn configured_batches_run_each_operation(backend: Backend) {
     let app = TestApp::start_with(backend, options, 8).await.unwrap();
     let url = format!("{}/graphql", app.base);
     let two = json!([{ "query": "{ __typename }" }, { "query": "mutation { logout }" }]);
-    let resp: Value = app
-        .client
-        .post(&url)
-        .json(&two)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = app.post_body(None, &two).await;
     assert_eq!(resp[0]["data"]["__typename"], "Query");
     assert_eq!(
         resp[1]["errors"][0]["extensions"]["code"],
@@ -200,18 +191,7 @@ async fn configured_batches_run_each_operation(backend: Backend) {
     ];
     let mut answers = Vec::new();
     for batch in &batches {
-        let resp: Value = app
-            .client
-            .post(&url)
-            .bearer_auth(&admin)
-            .json(batch)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answers.push(resp);
+        answers.push(app.post_body(Some(&admin), batch).await);
     }
     let roles: Vec<&str> = answers[0][1]["data"]["roles"]
         .as_array()

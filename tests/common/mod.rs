@@ -189,10 +189,16 @@ impl TestApp {
 
     /// Sends a GraphQL request and returns the whole JSON response.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
+        self.post_body(token, &body).await
+    }
+
+    /// POSTs any JSON body (one operation or a batch) to /graphql; expects HTTP 200.
+    pub async fn post_body(&self, token: Option<&str>, body: &Value) -> Value {
         let mut req = self
             .client
             .post(format!("{}/graphql", self.base))
-            .json(&json!({ "query": query, "variables": variables }));
+            .json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
