@@ -35,11 +35,7 @@ fn main() {
         .nth(2)
         .and_then(|url| DatabaseUrl::parse(&url).ok())
         .map_or(1, |url| roster::db::default_pool_size(&url));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(roster::db::blocking_threads(pool))
-        .build()
-        .expect("a tokio runtime");
+    let runtime = roster::runtime(pool).expect("a tokio runtime");
     runtime.block_on(run());
 }
 

@@ -182,7 +182,7 @@ async fn graphql(
             "send the request as application/json",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let mut batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return refuse(
@@ -204,7 +204,6 @@ async fn graphql(
     }
     // Parsed and measured here, before the session is even looked up, so that an
     // oversized operation costs nothing; the schema reuses the parsed document.
-    let mut batch = batch;
     let refused: Vec<Option<ServerError>> = batch
         .iter_mut()
         .map(|r| http.documents.prepare(r, &http.limits).err())

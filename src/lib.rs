@@ -54,6 +54,15 @@ pub async fn open(
     })
 }
 
+/// The async runtime the binaries run on, its blocking threads bounded for a pool of
+/// `pool_size` connections ([`db::blocking_threads`]).
+pub fn runtime(pool_size: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(db::blocking_threads(pool_size))
+        .build()
+}
+
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(config: Config) -> Result<()> {
     let state = open(

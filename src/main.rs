@@ -78,11 +78,7 @@ fn main() -> ExitCode {
         Job::Serve(config) => config.db_pool_size,
         _ => ADMIN_POOL_SIZE,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(roster::db::blocking_threads(pool_size))
-        .build();
-    let runtime = match runtime {
+    let runtime = match roster::runtime(pool_size) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("roster: cannot start the async runtime: {e}");

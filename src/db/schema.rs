@@ -109,3 +109,12 @@ diesel::table! {
         attempts -> Integer,
     }
 }
+
+diesel::table! {
+    /// Members per (status, role), kept by triggers (migration member_counts).
+    member_counts (status, role_id) {
+        status -> Text,
+        role_id -> BigInt,
+        n -> BigInt,
+    }
+}

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
-use crate::db::schema::{invitations, members, roles};
+use crate::db::schema::{invitations, member_counts, members, roles};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
 use crate::domain::{Actor, Permission, PermissionSet};
@@ -146,12 +146,17 @@ pub async fn require(conn: &mut Conn, id: Option<i64>, field: &str) -> Result<Ro
 
 /// How many members hold each of the given roles (roles nobody holds are left out).
 pub async fn member_counts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, i64>> {
-    let q = members::table
-        .filter(members::role_id.eq_any(ids))
-        .group_by(members::role_id)
-        .select((members::role_id, diesel::dsl::count_star()));
+    // The trigger-kept counters hold a row per status of each role.
+    let q = member_counts::table
+        .filter(member_counts::role_id.eq_any(ids))
+        .select((member_counts::role_id, member_counts::n));
     let rows: Vec<(i64, i64)> = with_conn!(conn, |c| q.load(c).await)?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .fold(HashMap::new(), |mut counts, (role, n)| {
+            *counts.entry(role).or_default() += n;
+            counts
+        }))
 }
 
 /// Creates the built-in Administrator role unless it exists; returns its id.
