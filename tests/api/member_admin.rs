@@ -224,23 +224,12 @@ async fn freeze_ends_sessions_and_recover_lets_back_in(app: TestApp) {
             "UNAUTHENTICATED"
         );
     }
-    let right = app
-        .ok(
-            None,
-            LOGIN,
-            json!({ "email": "m@example.com", "password": MEMBER_PASSWORD }),
-        )
-        .await;
-    assert_eq!(user_error(&right, "login"), "MEMBER_FROZEN");
-    let wrong = app
-        .ok(
-            None,
-            LOGIN,
-            json!({ "email": "m@example.com", "password": "wrong-password" }),
-        )
-        .await;
     assert_eq!(
-        user_error(&wrong, "login"),
+        app.login_outcome("m@example.com", MEMBER_PASSWORD).await,
+        "MEMBER_FROZEN"
+    );
+    assert_eq!(
+        app.login_outcome("m@example.com", "wrong-password").await,
         "INVALID_CREDENTIALS",
         "nothing said about the freeze without the password"
     );
@@ -522,14 +511,10 @@ async fn reset_to_default_password_needs_one_and_expires(app: TestApp) {
         "UNAUTHENTICATED",
         "sessions end"
     );
-    let old = app
-        .ok(
-            None,
-            LOGIN,
-            json!({ "email": "m@example.com", "password": MEMBER_PASSWORD }),
-        )
-        .await;
-    assert_eq!(user_error(&old, "login"), "INVALID_CREDENTIALS");
+    assert_eq!(
+        app.login_outcome("m@example.com", MEMBER_PASSWORD).await,
+        "INVALID_CREDENTIALS"
+    );
     let limited = app.login("m@example.com", "Default-Pass-123").await;
     assert_eq!(
         error_code(
@@ -544,15 +529,8 @@ async fn reset_to_default_password_needs_one_and_expires(app: TestApp) {
     assert_eq!(user_error(&to_default, "changePassword"), "PASSWORD_POLICY");
     app.clock
         .advance(Duration::hours(72) + Duration::minutes(1));
-    let late = app
-        .ok(
-            None,
-            LOGIN,
-            json!({ "email": "m@example.com", "password": "Default-Pass-123" }),
-        )
-        .await;
     assert_eq!(
-        user_error(&late, "login"),
+        app.login_outcome("m@example.com", "Default-Pass-123").await,
         "INVALID_CREDENTIALS",
         "a reset password signs in only until its deadline"
     );

@@ -214,6 +214,17 @@ impl TestApp {
         resp["data"].clone()
     }
 
+    /// One sign-in attempt, the whole JSON response.
+    pub async fn login_attempt(&self, email: &str, password: &str) -> Value {
+        self.gql(None, LOGIN, json!({ "email": email, "password": password }))
+            .await
+    }
+
+    /// How a sign-in attempt ends: `OK`, its payload error code, or a top-level one.
+    pub async fn login_outcome(&self, email: &str, password: &str) -> String {
+        login_outcome_of(&self.login_attempt(email, password).await)
+    }
+
     /// Signs in and returns the token; panics on failure.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let data = self
@@ -497,4 +508,15 @@ macro_rules! on_both_databases_raw {
             }
         }
     )*};
+}
+
+/// The outcome of a sign-in response: `OK`, its payload error code, or a top-level one.
+pub fn login_outcome_of(resp: &Value) -> String {
+    if let Some(code) = resp["errors"][0]["extensions"]["code"].as_str() {
+        return code.to_owned();
+    }
+    resp["data"]["login"]["errors"][0]["code"]
+        .as_str()
+        .unwrap_or("OK")
+        .to_owned()
 }
