@@ -2,7 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
@@ -35,7 +34,9 @@ impl MemberStatus {
     }
 }
 
-/// A member as stored. Holds the password hash: never show it, never log it.
+/// A member as read for showing and deciding: every column but the lookup keys and
+/// the password hash, which only sign-in and password changes read
+/// ([`find_by_email`], [`password_hash`]).
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = members)]
 pub struct Member {
@@ -43,18 +44,12 @@ pub struct Member {
     pub id: i64,
     /// Email as entered.
     pub email: String,
-    /// Lower-cased email, the unique key.
-    pub email_key: String,
     /// Display name.
     pub name: String,
-    /// Lower-cased email and name, what search matches.
-    pub search_key: String,
     /// The role.
     pub role_id: i64,
     /// `ACTIVE` or `FROZEN`.
     pub status: String,
-    /// argon2id PHC string.
-    pub password_hash: String,
     /// Whether only a password change is allowed until the password changes.
     pub must_change_password: bool,
     /// When it was last frozen.
@@ -128,146 +123,6 @@ pub fn search_key(email: &str, name: &str) -> String {
     format!("{}\n{}", email.to_lowercase(), name.to_lowercase())
 }
 
-/// Which members a list shows.
-#[derive(Clone, Debug, Default)]
-pub struct MemberFilter {
-    /// Only members with this status.
-    pub status: Option<MemberStatus>,
-    /// Only members with this role (`Some(None)`: an id that names no role, so nobody).
-    pub role_id: Option<Option<i64>>,
-    /// Only members whose email or name contains this, lower-cased.
-    pub search: Option<String>,
-}
-
-impl MemberFilter {
-    /// Validates and normalises the raw search text.
-    pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
-        let s = raw.trim();
-        if s.chars().count() > SEARCH_MAX || s.chars().any(char::is_control) {
-            return Err(Rejection::new(
-                ErrorCode::InvalidInput,
-                format!("search must be at most {SEARCH_MAX} characters"),
-            ));
-        }
-        Ok((!s.is_empty()).then(|| s.to_lowercase()))
-    }
-
-    /// The search as the backend's indexed form of it (see the member_search migration).
-    fn pattern(&self, conn: &Conn) -> Option<Pattern> {
-        let s = self.search.as_ref()?;
-        Some(match conn {
-            Conn::Pg(_) => {
-                let escaped = s
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                Pattern::Like(format!("%{escaped}%"))
-            }
-            Conn::Sqlite(_) => {
-                let escaped: String = s
-                    .chars()
-                    .map(|c| match c {
-                        '*' | '?' | '[' => format!("[{c}]"),
-                        c => c.to_string(),
-                    })
-                    .collect();
-                Pattern::Glob(format!("*{escaped}*"))
-            }
-        })
-    }
-}
-
-/// A substring search, as each backend's trigram index answers it.
-#[derive(Clone)]
-enum Pattern {
-    /// PostgreSQL: `LIKE` with `\` escapes (pg_trgm).
-    Like(String),
-    /// SQLite: `GLOB` on the FTS5 trigram table (its index does not serve `ESCAPE`).
-    Glob(String),
-}
-
-/// SQLite members whose search key matches a GLOB pattern, through the FTS5 index.
-const SQLITE_SEARCH: &str =
-    "members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ";
-
-/// Applies a [`MemberFilter`] to a boxed query on `members`.
-macro_rules! filtered {
-    ($query:expr, $filter:expr, $pattern:expr) => {{
-        let mut q = $query;
-        if let Some(status) = $filter.status {
-            q = q.filter(members::status.eq(status.as_str()));
-        }
-        if let Some(role) = $filter.role_id {
-            q = q.filter(members::role_id.eq(role.unwrap_or(0)));
-        }
-        match $pattern {
-            Some(Pattern::Like(like)) => {
-                q = q.filter(members::search_key.like(like).escape('\\'));
-            }
-            Some(Pattern::Glob(glob)) => {
-                q = q.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>(SQLITE_SEARCH)
-                        .bind::<diesel::sql_types::Text, _>(glob)
-                        .sql(")"),
-                );
-            }
-            None => {}
-        }
-        q
-    }};
-}
-
-/// A page of members, newest first, after the member `after` (keyset on the id).
-pub async fn page(
-    conn: &mut Conn,
-    filter: &MemberFilter,
-    after: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Member>> {
-    let pattern = filter.pattern(conn);
-    Ok(with_conn!(conn, |c| {
-        let mut q = filtered!(
-            members::table.select(Member::as_select()).into_boxed(),
-            filter,
-            pattern.clone()
-        );
-        if let Some(after) = after {
-            q = q.filter(members::id.lt(after));
-        }
-        q.order(members::id.desc()).limit(limit).load(c).await
-    })?)
-}
-
-/// How many members match the filter.
-///
-/// Without a search, the counters of the member_counts migration answer (kept by
-/// triggers in every writing transaction); a search counts its matches.
-pub async fn count(conn: &mut Conn, filter: &MemberFilter) -> Result<i64> {
-    if filter.search.is_none() {
-        let q = diesel::sql_query(COUNTED)
-            .bind::<Nullable<Text>, _>(filter.status.map(MemberStatus::as_str))
-            .bind::<Nullable<BigInt>, _>(filter.role_id.map(|r| r.unwrap_or(0)));
-        let counted: Counted = with_conn!(conn, |c| q.get_result(c).await)?;
-        return Ok(counted.n);
-    }
-    let pattern = filter.pattern(conn);
-    Ok(with_conn!(conn, |c| {
-        filtered!(members::table.count().into_boxed(), filter, pattern.clone())
-            .get_result(c)
-            .await
-    })?)
-}
-
-/// The members counted by status and role.
-const COUNTED: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM member_counts \
-     WHERE status = COALESCE($1, status) AND role_id = COALESCE($2, role_id)";
-
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// One member by id.
 pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Member>> {
     Ok(with_conn!(conn, |c| members::table
@@ -287,14 +142,21 @@ pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Member>> {
         .await)?)
 }
 
-/// One member by email, case-insensitively.
-pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<Member>> {
+/// One member by email, case-insensitively, with its password hash (argon2id PHC
+/// string: never show it, never log it).
+pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<(Member, String)>> {
     let q = members::table.filter(members::email_key.eq(validate::key(email)));
     Ok(with_conn!(conn, |c| q
-        .select(Member::as_select())
+        .select((Member::as_select(), members::password_hash))
         .first(c)
         .await
         .optional())?)
+}
+
+/// The password hash of a member (see [`find_by_email`]).
+pub async fn password_hash(conn: &mut Conn, id: i64) -> Result<Option<String>> {
+    let q = members::table.find(id).select(members::password_hash);
+    Ok(with_conn!(conn, |c| q.first(c).await.optional())?)
 }
 
 /// Whether any member exists.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod invitations;
 pub mod member_admin;
+pub mod member_list;
 pub mod members;
 pub mod permissions;
 pub mod resets;

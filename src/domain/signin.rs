@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::auth::{Viewer, token};
 use crate::db::schema::{members, sessions as sessions_table};
 use crate::domain::audit::{self, AuditAction, Event, Origin};
-use crate::domain::members::{Member, MemberStatus, find_by_email};
+use crate::domain::members::{self as member_rows, Member, MemberStatus, find_by_email};
 use crate::domain::sessions::{self, NewSession};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{throttle, validate};
@@ -71,13 +71,10 @@ pub async fn login(
     let mut conn = state.pool.get().await?;
     throttle::reserve(&mut conn, &address, throttle::ADDRESS, state.clock.now()).await?;
     throttle::reserve(&mut conn, &account, throttle::ACCOUNT, state.clock.now()).await?;
-    let member = find_by_email(&mut conn, email).await?;
+    let (member, hash) = find_by_email(&mut conn, email).await?.unzip();
     drop(conn);
     let too_long = password.chars().count() > validate::PASSWORD_MAX_LENGTH;
-    let hash = member
-        .as_ref()
-        .filter(|_| !too_long)
-        .map(|m| m.password_hash.as_str());
+    let hash = hash.as_deref().filter(|_| !too_long);
     let matches = match state.hasher.verify(password, hash).await {
         Ok(matches) => matches,
         Err(e) => {
@@ -200,7 +197,10 @@ pub async fn change_password(
     origin: &Origin,
 ) -> Result<IssuedSession> {
     let settings = settings::get(&mut state.pool.get().await?).await?;
-    let old_hash = viewer.member.password_hash.as_str();
+    let old_hash = member_rows::password_hash(&mut state.pool.get().await?, viewer.member.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let old_hash = old_hash.as_str();
     if current.chars().count() > validate::PASSWORD_MAX_LENGTH
         || !state.hasher.verify(current, Some(old_hash)).await?
     {

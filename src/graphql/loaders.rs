@@ -111,6 +111,14 @@ impl<T: ByKey> ByIdLoader<T> {
             .map_err(|e| Error::Internal(format!("loading {}: {e}", T::WHAT)))
     }
 
+    /// Remembers rows read with something else (a join), so that each later
+    /// [`Self::load`] of them answers from the cache at once.
+    pub async fn prime(&self, rows: impl IntoIterator<Item = (i64, T)>) {
+        self.0
+            .prime_many(rows.into_iter().map(|(id, row)| (id, Some(row))))
+            .await;
+    }
+
     /// The row with this id, batched with every other load of this request.
     pub async fn load(&self, id: i64) -> Result<Option<T>> {
         self.0

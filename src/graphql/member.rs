@@ -11,7 +11,8 @@ use async_graphql::{
 };
 
 use crate::domain::Permission;
-use crate::domain::members::{self, Member, MemberFilter as Filter};
+use crate::domain::member_list::{self, MemberFilter as Filter};
+use crate::domain::members::{self, Member};
 use crate::domain::validate;
 use crate::error::Error;
 use crate::graphql::access::{allowed, loaders, state};
@@ -227,6 +228,8 @@ pub struct MemberConnection {
     items: Vec<MemberItem>,
     page_info: PageInfo,
     filter: Filter,
+    /// Counted with the page when the selection asked for it.
+    total: Option<i64>,
 }
 
 /// One page of members, newest first.
@@ -246,8 +249,13 @@ impl MemberConnection {
     }
     /// How many members match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let mut conn = state(ctx).pool.get().await?;
-        let n = members::count(&mut conn, &self.filter).await?;
+        let n = match self.total {
+            Some(n) => n,
+            None => {
+                let mut conn = state(ctx).pool.get().await?;
+                member_list::count(&mut conn, &self.filter).await?
+            }
+        };
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }
@@ -273,28 +281,27 @@ impl MemberQuery {
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE))?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
-        let rows =
-            members::page(&mut state(ctx).pool.get().await?, &filter, after, limit + 1).await?;
-        let (rows, more) = trim_page(rows, limit);
-        let selection = ctx.look_ahead();
-        if selection.field("nodes").field("role").exists()
-            || selection
-                .field("edges")
-                .field("node")
-                .field("role")
-                .exists()
-        {
-            let role_ids = rows.iter().map(|m| m.role_id).collect();
-            loaders(ctx).roles.preload(role_ids).await?;
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let mut conn = state(ctx).pool.get().await?;
+        let page = member_list::page(&mut conn, &filter, after, limit + 1, with_total).await?;
+        drop(conn);
+        let (rows, more) = trim_page(page.rows, limit);
+        let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
+        let mut items = Vec::with_capacity(rows.len());
+        let mut roles = Vec::new();
+        for (member, role) in rows {
+            // A page holds a few roles many times over.
+            if !roles.iter().any(|(id, _)| *id == role.id) {
+                roles.push((role.id, role));
+            }
+            items.push(MemberItem(MemberNode(member)));
         }
-        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        loaders(ctx).roles.prime(roles).await;
         Ok(MemberConnection {
-            items: rows
-                .into_iter()
-                .map(|m| MemberItem(MemberNode(m)))
-                .collect(),
+            items,
             page_info: page_info(&ids, more, after.is_some()),
             filter,
+            total: page.total,
         })
     }
 

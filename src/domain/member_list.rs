@@ -1,0 +1,296 @@
+//! The member list: its filter, its pages and its count, read together.
+//!
+//! A members page is the busiest request of the admin backend, so its reads are
+//! shaped per backend while the SQL stays one: on PostgreSQL the page and the count
+//! go out pipelined on one connection (one round trip); on SQLite both run in one
+//! blocking task on the synchronous connection, which decodes rows straight from the
+//! statement instead of copying every value into an owned row first.
+
+use diesel::backend::Backend;
+use diesel::expression::{ValidGrouping, is_aggregate};
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::Conn;
+use crate::db::schema::{members, roles};
+use crate::domain::members::{Member, MemberStatus, SEARCH_MAX};
+use crate::domain::roles::Role;
+use crate::error::{ErrorCode, Rejection, Result};
+
+/// Which members a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct MemberFilter {
+    /// Only members with this status.
+    pub status: Option<MemberStatus>,
+    /// Only members with this role (`Some(None)`: an id that names no role, so nobody).
+    pub role_id: Option<Option<i64>>,
+    /// Only members whose email or name contains this, lower-cased.
+    pub search: Option<String>,
+}
+
+impl MemberFilter {
+    /// Validates and normalises the raw search text.
+    pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
+        let s = raw.trim();
+        if s.chars().count() > SEARCH_MAX || s.chars().any(char::is_control) {
+            return Err(Rejection::new(
+                ErrorCode::InvalidInput,
+                format!("search must be at most {SEARCH_MAX} characters"),
+            ));
+        }
+        Ok((!s.is_empty()).then(|| s.to_lowercase()))
+    }
+
+    /// The search as the backend's indexed form of it (see the member_search migration).
+    fn pattern(&self, conn: &Conn) -> Option<Pattern> {
+        let s = self.search.as_ref()?;
+        Some(match conn {
+            Conn::Pg(_) => {
+                let escaped = s
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                Pattern::Like(format!("%{escaped}%"))
+            }
+            Conn::Sqlite(_) => {
+                let escaped: String = s
+                    .chars()
+                    .map(|c| match c {
+                        '*' | '?' | '[' => format!("[{c}]"),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                Pattern::Glob(format!("*{escaped}*"))
+            }
+        })
+    }
+}
+
+/// A substring search, as each backend's trigram index answers it.
+#[derive(Clone)]
+enum Pattern {
+    /// PostgreSQL: `LIKE` with `\` escapes (pg_trgm).
+    Like(String),
+    /// SQLite: `GLOB` on the FTS5 trigram table (its index does not serve `ESCAPE`).
+    Glob(String),
+}
+
+/// `members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ?)`:
+/// SQLite members whose search key matches, through the FTS5 trigram index.
+///
+/// An expression of its own rather than `dsl::sql`, which diesel never keeps
+/// prepared: its text is fixed, so each connection prepares it once.
+#[derive(Clone)]
+struct TrigramGlob(String);
+
+impl Expression for TrigramGlob {
+    type SqlType = Bool;
+}
+
+impl<DB> QueryFragment<DB> for TrigramGlob
+where
+    DB: Backend + HasSqlType<Text>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ");
+        out.push_bind_param::<Text, _>(&self.0)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryId for TrigramGlob {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<QS> AppearsOnTable<QS> for TrigramGlob {}
+impl<QS> SelectableExpression<QS> for TrigramGlob {}
+impl ValidGrouping<()> for TrigramGlob {
+    type IsAggregate = is_aggregate::Never;
+}
+
+/// Applies a [`MemberFilter`] to a boxed query on `members`.
+macro_rules! filtered {
+    ($query:expr, $filter:expr, $pattern:expr) => {{
+        let mut q = $query;
+        if let Some(status) = $filter.status {
+            q = q.filter(members::status.eq(status.as_str()));
+        }
+        if let Some(role) = $filter.role_id {
+            q = q.filter(members::role_id.eq(role.unwrap_or(0)));
+        }
+        match $pattern {
+            Some(Pattern::Like(like)) => {
+                q = q.filter(members::search_key.like(like).escape('\\'));
+            }
+            Some(Pattern::Glob(glob)) => q = q.filter(TrigramGlob(glob)),
+            None => {}
+        }
+        q
+    }};
+}
+
+/// The page query: members with their roles, newest first, after `$after`.
+macro_rules! page_query {
+    ($filter:expr, $pattern:expr, $after:expr, $limit:expr) => {{
+        let mut q = filtered!(
+            members::table
+                .inner_join(roles::table)
+                .select((Member::as_select(), Role::as_select()))
+                .into_boxed(),
+            $filter,
+            $pattern
+        );
+        if let Some(after) = $after {
+            q = q.filter(members::id.lt(after));
+        }
+        q.order(members::id.desc()).limit($limit)
+    }};
+}
+
+/// One page of members with their roles.
+pub struct Page {
+    /// The members, newest first, each with its role.
+    pub rows: Vec<(Member, Role)>,
+    /// How many members match the filter over all pages, when asked for.
+    pub total: Option<i64>,
+}
+
+/// A page of members with their roles, newest first, after the member `after`
+/// (keyset on the id), at most `limit`; with `with_total`, also how many members
+/// match the filter over all pages (see [`count`]).
+pub async fn page(
+    conn: &mut Conn,
+    filter: &MemberFilter,
+    after: Option<i64>,
+    limit: i64,
+    with_total: bool,
+) -> Result<Page> {
+    let pattern = filter.pattern(conn);
+    let read = match conn {
+        Conn::Sqlite(c) => {
+            let filter = filter.clone();
+            c.spawn_blocking(move |c| {
+                let rows = diesel::RunQueryDsl::load(
+                    page_query!(filter, pattern.clone(), after, limit),
+                    c,
+                )?;
+                let total = match with_total {
+                    true => Some(count_sqlite(c, &filter, pattern)?),
+                    false => None,
+                };
+                Ok(Page { rows, total })
+            })
+            .await
+        }
+        Conn::Pg(c) => {
+            let c: &AsyncPgConnection = c;
+            let rows = page_query!(filter, pattern.clone(), after, limit).load(&mut &*c);
+            let total = async {
+                Ok(match with_total {
+                    true => Some(count_pg(c, filter, pattern).await?),
+                    false => None,
+                })
+            };
+            futures_util::try_join!(rows, total).map(|(rows, total)| Page { rows, total })
+        }
+    };
+    Ok(read?)
+}
+
+/// How many members match the filter.
+///
+/// Without a search, the counters of the member_counts migration answer (kept by
+/// triggers in every writing transaction); a search counts its matches.
+pub async fn count(conn: &mut Conn, filter: &MemberFilter) -> Result<i64> {
+    let pattern = filter.pattern(conn);
+    let counted = match conn {
+        Conn::Sqlite(c) => {
+            let filter = filter.clone();
+            c.spawn_blocking(move |c| count_sqlite(c, &filter, pattern))
+                .await
+        }
+        Conn::Pg(c) => count_pg(c, filter, pattern).await,
+    };
+    Ok(counted?)
+}
+
+fn count_sqlite(
+    c: &mut SqliteConnection,
+    filter: &MemberFilter,
+    pattern: Option<Pattern>,
+) -> QueryResult<i64> {
+    match filter.search {
+        None => diesel::RunQueryDsl::get_result(Counted::of(filter), c),
+        Some(_) => diesel::RunQueryDsl::get_result(
+            filtered!(members::table.count().into_boxed(), filter, pattern),
+            c,
+        ),
+    }
+}
+
+async fn count_pg(
+    mut c: &AsyncPgConnection,
+    filter: &MemberFilter,
+    pattern: Option<Pattern>,
+) -> QueryResult<i64> {
+    match filter.search {
+        None => Counted::of(filter).get_result(&mut c).await,
+        Some(_) => {
+            filtered!(members::table.count().into_boxed(), filter, pattern)
+                .get_result(&mut c)
+                .await
+        }
+    }
+}
+
+/// The members with a status and a role (each `None` for any), summed from the
+/// counters.
+///
+/// A query of its own rather than `sql_query`: diesel never keeps a `sql_query`
+/// prepared, so on PostgreSQL every page paid a parse, a plan and an extra round trip
+/// for it. Its text is fixed, so diesel may keep it prepared per connection.
+#[derive(QueryId)]
+struct Counted {
+    status: Option<&'static str>,
+    role_id: Option<i64>,
+}
+
+impl Counted {
+    fn of(filter: &MemberFilter) -> Self {
+        Self {
+            status: filter.status.map(MemberStatus::as_str),
+            role_id: filter.role_id.map(|r| r.unwrap_or(0)),
+        }
+    }
+}
+
+impl Query for Counted {
+    type SqlType = BigInt;
+}
+
+impl<C> diesel::RunQueryDsl<C> for Counted {}
+
+impl<DB> QueryFragment<DB> for Counted
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    &'static str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM member_counts \
+             WHERE status = COALESCE(",
+        );
+        out.push_bind_param::<Nullable<Text>, _>(&self.status)?;
+        out.push_sql(", status) AND role_id = COALESCE(");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.role_id)?;
+        out.push_sql(", role_id)");
+        Ok(())
+    }
+}
