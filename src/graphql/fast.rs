@@ -1,15 +1,15 @@
 //! A fast path for resolving the objects of long lists.
 //!
 //! async-graphql resolves every selected field as its own boxed future, joined per
-//! object: on a page of 50 members that machinery cost more CPU than the page's SQL.
-//! Most fields are plain reads of a row, so when an object's selection holds only
-//! such fields (no fragments, directives, arguments or repeated keys), [`plan`] lists
-//! their values directly; anything else goes through the normal executor. A test
+//! object, and every list item as another: on a page of 50 members that machinery
+//! cost more CPU than the page's SQL. Most fields are plain reads of a row, so when a
+//! selection holds only such fields (no fragments, directives, arguments or repeated
+//! keys), [`plan`] lists them once for the whole list and [`Plan::answer`] reads each
+//! object's values directly; anything else goes through the normal executor. A test
 //! checks that both paths answer the same.
 
-use async_graphql::parser::types::{Field, Selection};
-use async_graphql::resolver_utils::resolve_container;
-use async_graphql::{ContainerType, ContextSelectionSet, Name, Positioned, ServerResult, Value};
+use async_graphql::parser::types::{Selection, SelectionSet};
+use async_graphql::{ContainerType, Name, Positioned, Value};
 
 /// Objects some of whose fields are plain values of the row.
 pub trait PlainFields: ContainerType {
@@ -18,23 +18,25 @@ pub trait PlainFields: ContainerType {
     fn plain(&self, name: &str) -> Option<Value>;
 }
 
-/// One entry of an object's answer.
-pub enum Step<'a> {
-    /// A value known already.
-    Value(Value),
-    /// A field the caller resolves (one of the `nested` names given to [`plan`]).
-    Nested(&'a Positioned<Field>),
+/// How one selected field is answered.
+enum Part<'a> {
+    /// `__typename`.
+    Typename,
+    /// A field [`PlainFields::plain`] may answer.
+    Plain(&'a str),
+    /// A field the caller answers (one of the `nested` names given to [`plan`]), with
+    /// the plan of its own selection when it has one.
+    Nested(Option<Plan<'a>>),
 }
 
-/// The answer's entries in selection order, or `None` when the selection needs the
-/// normal executor.
-pub fn plan<'a, T: PlainFields>(
-    obj: &T,
-    ctx: &ContextSelectionSet<'a>,
-    nested: &[&str],
-) -> Option<Vec<(Name, Step<'a>)>> {
-    let items = &ctx.item.node.items;
-    let mut steps: Vec<(Name, Step<'a>)> = Vec::with_capacity(items.len());
+/// The fields of a selection in answer order, checked once for every object it
+/// applies to.
+pub struct Plan<'a>(Vec<(&'a Name, Part<'a>)>);
+
+/// The plan of a selection, or `None` when it needs the normal executor.
+pub fn plan<'a>(set: &'a Positioned<SelectionSet>, nested: &[&str]) -> Option<Plan<'a>> {
+    let items = &set.node.items;
+    let mut parts: Vec<(&'a Name, Part<'a>)> = Vec::with_capacity(items.len());
     for item in items {
         let Selection::Field(field) = &item.node else {
             return None;
@@ -44,44 +46,51 @@ pub fn plan<'a, T: PlainFields>(
             return None;
         }
         let key = &f.response_key().node;
-        if steps.iter().any(|(k, _)| k == key) {
+        if parts.iter().any(|(k, _)| *k == key) {
             return None;
         }
         let name = f.name.node.as_str();
-        let step = if name == "__typename" {
-            Step::Value(Value::String(obj.introspection_type_name().into_owned()))
+        let part = if name == "__typename" {
+            Part::Typename
         } else if nested.contains(&name) {
-            Step::Nested(field)
+            Part::Nested(plan(&f.selection_set, &[]))
         } else {
-            Step::Value(obj.plain(name)?)
+            Part::Plain(name)
         };
-        steps.push((key.clone(), step));
+        parts.push((key, part));
     }
-    Some(steps)
+    Some(Plan(parts))
 }
 
-/// Resolves `obj`, whose selection is `ctx`, taking the fast path when it can.
-pub async fn resolve<T: PlainFields>(
-    obj: &T,
-    ctx: &ContextSelectionSet<'_>,
-) -> ServerResult<Value> {
-    match plan(obj, ctx, &[]) {
-        Some(steps) => Ok(object(steps.into_iter().filter_map(
-            |(k, step)| match step {
-                Step::Value(v) => Some((k, v)),
-                Step::Nested(_) => None,
-            },
-        ))),
-        None => resolve_container(ctx, obj).await,
+impl Plan<'_> {
+    /// Whether a nested field is selected.
+    pub fn nests(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(_, part)| matches!(part, Part::Nested(_)))
     }
-}
 
-/// An object from its entries; like the executor, an object without any is null.
-pub fn object(entries: impl IntoIterator<Item = (Name, Value)>) -> Value {
-    let map: async_graphql::indexmap::IndexMap<Name, Value> = entries.into_iter().collect();
-    if map.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(map)
+    /// `obj`'s answer, or `None` when a field is not plain; `nested` answers the
+    /// nested fields from their plans (`None` sends the object to the executor).
+    pub fn answer<T: PlainFields>(
+        &self,
+        obj: &T,
+        mut nested: impl FnMut(&Plan<'_>) -> Option<Value>,
+    ) -> Option<Value> {
+        let mut map = async_graphql::indexmap::IndexMap::with_capacity(self.0.len());
+        for (key, part) in &self.0 {
+            let value = match part {
+                Part::Typename => Value::String(obj.introspection_type_name().into_owned()),
+                Part::Plain(name) => obj.plain(name)?,
+                Part::Nested(plan) => nested(plan.as_ref()?)?,
+            };
+            map.insert((*key).clone(), value);
+        }
+        // Like the executor, an object without any field is null.
+        Some(if map.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(map)
+        })
     }
 }

@@ -96,23 +96,11 @@ impl<T: ByKey> ByIdLoader<T> {
         )
     }
 
-    /// Fetches the rows of `ids` in one statement, so that each later [`Self::load`]
-    /// of them answers from the cache at once.
+    /// Remembers rows read with something else (a join), so that each later
+    /// [`Self::load`] of them answers from the cache at once.
     ///
     /// A list resolver calls this for what its items will ask for: fifty item
     /// resolvers each waiting on the loader cost more CPU than the query itself.
-    pub async fn preload(&self, mut ids: Vec<i64>) -> Result<()> {
-        ids.sort_unstable();
-        ids.dedup();
-        self.0
-            .try_load_many(ids)
-            .await
-            .map(drop)
-            .map_err(|e| Error::Internal(format!("loading {}: {e}", T::WHAT)))
-    }
-
-    /// Remembers rows read with something else (a join), so that each later
-    /// [`Self::load`] of them answers from the cache at once.
     pub async fn prime(&self, rows: impl IntoIterator<Item = (i64, T)>) {
         self.0
             .prime_many(rows.into_iter().map(|(id, row)| (id, Some(row))))

@@ -6,8 +6,8 @@ use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::{enum_value, resolve_container};
 use async_graphql::{
-    Context, ContextSelectionSet, Enum, ID, InputObject, Object, OutputType, Positioned, Result,
-    ScalarType, ServerResult, Value,
+    Context, ContextBase, ContextSelectionSet, Enum, ID, InputObject, Object, OutputType,
+    Positioned, Result, ScalarType, ServerError, ServerResult, Value,
 };
 
 use crate::domain::Permission;
@@ -19,7 +19,7 @@ use crate::graphql::access::{allowed, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
-use crate::graphql::fast::{self, PlainFields, Step};
+use crate::graphql::fast::{self, PlainFields, Plan};
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
@@ -97,8 +97,9 @@ impl MemberNode {
 }
 
 impl MemberNode {
-    async fn load_role(&self, ctx: &Context<'_>) -> Result<RoleNode, Error> {
-        let role = loaders(ctx).roles.load(self.0.role_id).await?;
+    async fn load_role<T>(&self, ctx: &ContextBase<'_, T>) -> Result<RoleNode, Error> {
+        let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
+        let role = loaders.roles.load(self.0.role_id).await?;
         Ok(RoleNode(role.ok_or_else(|| {
             Error::Internal(format!("member {} has no role", self.0.id))
         })?))
@@ -106,34 +107,23 @@ impl MemberNode {
 
     /// Resolves the member on the fast path of [`fast`], `role` included.
     async fn resolve_fast(&self, ctx: &ContextSelectionSet<'_>) -> ServerResult<Value> {
-        let Some(steps) = fast::plan(self, ctx, &["role"]) else {
-            return resolve_container(ctx, self).await;
-        };
-        let mut entries = Vec::with_capacity(steps.len());
-        for (key, step) in steps {
-            let field = match step {
-                Step::Value(value) => {
-                    entries.push((key, value));
-                    continue;
-                }
-                Step::Nested(field) => field,
+        if let Some(plan) = fast::plan(ctx.item, &["role"]) {
+            // A role that fails to load sends the member to the executor, which reports it.
+            let role = match plan.nests() {
+                true => self.load_role(ctx).await.ok(),
+                false => None,
             };
-            let ctx_field = ctx.with_field(field);
-            let role = match self.load_role(&ctx_field).await {
-                Ok(role) => role,
-                Err(e) => {
-                    let error = async_graphql::Error::from(e);
-                    ctx.add_error(ctx_field.set_error_path(error.into_server_error(field.pos)));
-                    continue;
-                }
-            };
-            let selection = ctx_field.with_selection_set(&field.node.selection_set);
-            match fast::resolve(&role, &selection).await {
-                Ok(value) => entries.push((key, value)),
-                Err(e) => ctx.add_error(e),
+            if let Some(value) = self.answer(&plan, role.as_ref()) {
+                return Ok(value);
             }
         }
-        Ok(fast::object(entries))
+        // Boxed: the executor's future is large and rarely needed here.
+        Box::pin(resolve_container(ctx, self)).await
+    }
+
+    /// The member's answer on the fast path, with its role when `role` is selected.
+    fn answer(&self, plan: &Plan<'_>, role: Option<&RoleNode>) -> Option<Value> {
+        plan.answer(self, |role_plan| role_plan.answer(role?, |_| None))
     }
 }
 
@@ -178,6 +168,56 @@ impl OutputType for MemberItem {
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         self.0.resolve_fast(ctx).await
+    }
+}
+
+/// The members of a page: resolved one after another on the fast path of [`fast`],
+/// each with its role from the page's own join; a member the fast path cannot answer
+/// goes through the executor.
+pub struct MemberList<'a> {
+    items: &'a [MemberItem],
+    roles: &'a [RoleNode],
+}
+
+impl OutputType for MemberList<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<MemberItem> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<MemberItem> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<MemberItem> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let plan = fast::plan(ctx.item, &["role"]);
+        let mut values: Vec<Option<Value>> = self
+            .items
+            .iter()
+            .map(|item| {
+                let member = &item.0;
+                let role = self.roles.iter().find(|r| r.0.id == member.0.role_id);
+                plan.as_ref().and_then(|p| member.answer(p, role))
+            })
+            .collect();
+        // The rest together, so that their loads still batch.
+        let rest = values.iter().enumerate().filter(|(_, v)| v.is_none());
+        let resolved = futures_util::future::try_join_all(rest.map(|(idx, _)| async move {
+            let value = self.items[idx].resolve(&ctx.with_index(idx), field).await?;
+            Ok::<_, ServerError>((idx, value))
+        }))
+        .await?;
+        for (idx, value) in resolved {
+            values[idx] = Some(value);
+        }
+        Ok(Value::List(values.into_iter().flatten().collect()))
     }
 }
 
@@ -226,6 +266,8 @@ impl MemberEdge<'_> {
 /// One page of members, newest first.
 pub struct MemberConnection {
     items: Vec<MemberItem>,
+    /// The roles of the page's members, each once.
+    roles: Vec<RoleNode>,
     page_info: PageInfo,
     filter: Filter,
     /// Counted with the page when the selection asked for it.
@@ -244,8 +286,11 @@ impl MemberConnection {
         &self.page_info
     }
     /// The members of this page.
-    async fn nodes(&self) -> &[MemberItem] {
-        &self.items
+    async fn nodes(&self) -> MemberList<'_> {
+        MemberList {
+            items: &self.items,
+            roles: &self.roles,
+        }
     }
     /// How many members match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -288,17 +333,20 @@ impl MemberQuery {
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
-        let mut roles = Vec::new();
+        let mut roles: Vec<RoleNode> = Vec::new();
         for (member, role) in rows {
             // A page holds a few roles many times over.
-            if !roles.iter().any(|(id, _)| *id == role.id) {
-                roles.push((role.id, role));
+            if !roles.iter().any(|r| r.0.id == role.id) {
+                roles.push(RoleNode(role));
             }
             items.push(MemberItem(MemberNode(member)));
         }
-        loaders(ctx).roles.prime(roles).await;
+        // For the members that leave the fast path (edges, fragments...).
+        let primed: Vec<_> = roles.iter().map(|r| (r.0.id, r.0.clone())).collect();
+        loaders(ctx).roles.prime(primed).await;
         Ok(MemberConnection {
             items,
+            roles,
             page_info: page_info(&ids, more, after.is_some()),
             filter,
             total: page.total,
