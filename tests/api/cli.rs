@@ -232,7 +232,11 @@ async fn create_admin_reads_the_password_from_stdin(db: TestDb) {
 }
 
 async fn migrate_is_idempotent(db: TestDb) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+    let backend = match db.raw_url.starts_with("sqlite") {
+        true => "sqlite",
+        false => "postgres",
+    };
+    let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
     let all = std::fs::read_dir(dir).unwrap().count();
     for expected in [
         format!("applied {all} migration(s)"),
