@@ -164,6 +164,11 @@ pub struct Page {
 /// A page of members with their roles, newest first, after the member `after`
 /// (keyset on the id), at most `limit`; with `with_total`, also how many members
 /// match the filter over all pages (see [`count`]).
+///
+/// A search is counted only when the page cannot tell: a first page that is not
+/// full holds every match. Most searches look for someone, so this spares the second
+/// trigram scan; the counters of an unsearched list cost less than the wait, so they
+/// go out pipelined with the page instead.
 pub async fn page(
     conn: &mut Conn,
     filter: &MemberFilter,
@@ -172,6 +177,12 @@ pub async fn page(
     with_total: bool,
 ) -> Result<Page> {
     let pattern = filter.pattern(conn);
+    let searched = filter.search.is_some();
+    // The total a searched page tells by itself.
+    let told = move |rows: &[(Member, Role)]| {
+        let all = after.is_none() && i64::try_from(rows.len()).is_ok_and(|n| n < limit);
+        (searched && all).then_some(rows.len() as i64)
+    };
     let read = match conn {
         Conn::Sqlite(c) => {
             let filter = filter.clone();
@@ -181,11 +192,31 @@ pub async fn page(
                     c,
                 )?;
                 let total = match with_total {
-                    true => Some(count_sqlite(c, &filter, pattern)?),
+                    true => Some(match told(&rows) {
+                        Some(n) => n,
+                        None => count_sqlite(c, &filter, pattern)?,
+                    }),
                     false => None,
                 };
                 Ok(Page { rows, total })
             })
+            .await
+        }
+        Conn::Pg(c) if with_total && searched => {
+            let c: &AsyncPgConnection = c;
+            async {
+                let rows = page_query!(filter, pattern.clone(), after, limit)
+                    .load(&mut &*c)
+                    .await?;
+                let total = match told(&rows) {
+                    Some(n) => n,
+                    None => count_pg(c, filter, pattern).await?,
+                };
+                Ok(Page {
+                    rows,
+                    total: Some(total),
+                })
+            }
             .await
         }
         Conn::Pg(c) => {

@@ -259,6 +259,16 @@ async fn search_is_case_insensitive_and_literal(app: TestApp) {
     }
     let all = page(&app, &admin, json!({ "filter": { "search": "  " } })).await;
     assert_eq!(all["totalCount"], 7, "blank search filters nothing");
+    // A page that holds every match tells the total itself; the others count it.
+    // Six match: five members and the administrator.
+    let filter = json!({ "search": "EXAMPLE.com" });
+    for first in [1, 5, 6, 7, 100] {
+        let p = page(&app, &admin, json!({ "first": first, "filter": filter })).await;
+        assert_eq!(p["totalCount"], 6, "first {first}");
+        let rest = json!({ "first": first, "after": p["pageInfo"]["endCursor"], "filter": filter });
+        let next = page(&app, &admin, rest).await;
+        assert_eq!(next["totalCount"], 6, "first {first}, second page");
+    }
 }
 
 async fn member_by_id_resolves_role_and_inviter(app: TestApp) {
