@@ -59,7 +59,7 @@ pub struct ServeArgs {
     /// Password of that administrator; random and printed once when unset.
     #[arg(long, env = "ROSTER_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
-    /// Most database connections held at once [default: 4 on SQLite, 16 on PostgreSQL].
+    /// Most database connections held at once [default: 4 on SQLite, 4 per CPU core on PostgreSQL].
     #[arg(long, env = "ROSTER_DB_POOL_SIZE")]
     pub db_pool_size: Option<String>,
     /// Comma-separated browser origins allowed to call the API (CORS).

@@ -54,12 +54,18 @@ pub fn blocking_threads(pool_size: usize) -> usize {
 /// The pool size when `ROSTER_DB_POOL_SIZE` is unset.
 ///
 /// SQLite serves reads from the page cache on CPU, so connections beyond a few only
-/// add context switches; PostgreSQL connections spend most of their time waiting on
-/// the server.
+/// add context switches. On PostgreSQL, deadpool's own default, four per core this
+/// process may use: a request holds a connection only while its statements run, and
+/// connections beyond what the server runs at once only queue inside it (on one core,
+/// 16 connections served 1700 pages/s with a p99 of 55-70 ms, 4 served 1860/s with
+/// 37 ms). A small pool per instance also leaves room in `max_connections` for
+/// several instances.
 pub fn default_pool_size(url: &DatabaseUrl) -> usize {
     match url {
         DatabaseUrl::Sqlite(_) => 4,
-        DatabaseUrl::Postgres(_) => 16,
+        DatabaseUrl::Postgres(_) => {
+            4 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }
     }
 }
 
