@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, ServerError, ValidationMode};
 use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::body::Bytes;
@@ -19,7 +19,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Viewer;
-use crate::graphql::documents::Documents;
+use crate::graphql::documents::{Documents, Prepared};
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{RequestCtx, RosterSchema};
@@ -62,6 +62,8 @@ impl Default for HttpOptions {
 struct Http {
     app: AppState,
     schema: RosterSchema,
+    /// The same schema without the validation rules, for documents known to pass them.
+    validated: RosterSchema,
     limits: QueryLimits,
     documents: Arc<Documents>,
     max_batch: usize,
@@ -70,10 +72,12 @@ struct Http {
 
 /// The router serving the whole API.
 pub fn router(app: AppState, options: &HttpOptions) -> Router {
-    let schema = crate::graphql::schema(app.clone(), options.introspection);
+    let schema = |mode| crate::graphql::schema(app.clone(), options.introspection, mode);
+    let (strict, validated) = (schema(ValidationMode::Strict), schema(ValidationMode::Fast));
     let http = Http {
         app,
-        schema,
+        schema: strict,
+        validated,
         limits: options.limits,
         documents: Arc::default(),
         max_batch: options.max_batch,
@@ -204,11 +208,11 @@ async fn graphql(
     }
     // Parsed and measured here, before the session is even looked up, so that an
     // oversized operation costs nothing; the schema reuses the parsed document.
-    let refused: Vec<Option<ServerError>> = batch
+    let prepared: Vec<Result<Prepared, ServerError>> = batch
         .iter_mut()
-        .map(|r| http.documents.prepare(r, &http.limits).err())
+        .map(|r| http.documents.prepare(r, &http.limits))
         .collect();
-    if let (BatchRequest::Single(_), [Some(error)]) = (&batch, refused.as_slice()) {
+    if let (BatchRequest::Single(_), [Err(error)]) = (&batch, prepared.as_slice()) {
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
         return GraphQLResponse::from(response).into_response();
     }
@@ -229,18 +233,38 @@ async fn graphql(
         })
         .data(Loaders::new(pool))
     };
-    let schema = &http.schema;
+    let execute = async |r: async_graphql::Request, prepared: Result<Prepared, ServerError>| {
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => return async_graphql::Response::from_errors(vec![error]),
+        };
+        let schema = match prepared.valid {
+            true => &http.validated,
+            false => &http.schema,
+        };
+        let response = schema.execute(with_data(r)).await;
+        if let Some(text) = prepared.unproven
+            && response.errors.is_empty()
+        {
+            http.documents.passed(&text);
+        }
+        response
+    };
     let run = async move {
         match batch {
-            BatchRequest::Single(r) => BatchResponse::Single(schema.execute(with_data(r)).await),
+            BatchRequest::Single(r) => {
+                let unknown = Prepared {
+                    valid: false,
+                    unproven: None,
+                };
+                let prepared = prepared.into_iter().next().unwrap_or(Ok(unknown));
+                BatchResponse::Single(execute(r, prepared).await)
+            }
             // One after another, in order, as a client that batches expects.
             BatchRequest::Batch(list) => {
                 let mut responses = Vec::with_capacity(list.len());
-                for (r, refused) in list.into_iter().zip(refused) {
-                    responses.push(match refused {
-                        Some(error) => async_graphql::Response::from_errors(vec![error]),
-                        None => schema.execute(with_data(r)).await,
-                    });
+                for (r, prepared) in list.into_iter().zip(prepared) {
+                    responses.push(execute(r, prepared).await);
                 }
                 BatchResponse::Batch(responses)
             }

@@ -2,9 +2,10 @@
 //!
 //! A members page is the busiest request of the admin backend, so its reads are
 //! shaped per backend while the SQL stays one: on PostgreSQL the page and the count
-//! go out pipelined on one connection (one round trip); on SQLite both run in one
-//! blocking task on the synchronous connection, which decodes rows straight from the
-//! statement instead of copying every value into an owned row first.
+//! of an unsearched list go out pipelined on one connection (one round trip); on
+//! SQLite both run in one blocking task on the synchronous connection, which decodes
+//! rows straight from the statement instead of copying every value into an owned row
+//! first.
 
 use diesel::backend::Backend;
 use diesel::expression::{ValidGrouping, is_aggregate};

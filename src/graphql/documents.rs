@@ -1,13 +1,14 @@
 //! Parsed operations, remembered by their text.
 //!
 //! A frontend sends the same few query texts over and over; parsing one took a tenth
-//! of a members page's CPU. The cache is per process and only saves work: a miss
-//! parses as before, so instances sharing a database need not agree on it.
+//! of a members page's CPU, and validating it again a twentieth. The cache is per
+//! process and only saves work: a miss parses and validates as before, so instances
+//! sharing a database need not agree on it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{Request, ServerError};
 
 use crate::graphql::limits::QueryLimits;
@@ -20,34 +21,85 @@ const MAX_TEXT: usize = 4096;
 /// Operations that parsed and passed the limits, by query text.
 #[derive(Default)]
 pub struct Documents {
-    parsed: Mutex<HashMap<String, ExecutableDocument>>,
+    parsed: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    doc: ExecutableDocument,
+    /// Executed once without any error. Only set for documents without variables,
+    /// whose validation cannot depend on the request.
+    valid: bool,
+}
+
+/// What [`Documents::prepare`] knows of a request's document.
+pub struct Prepared {
+    /// The document passed validation before and nothing in the request can change
+    /// that: the schema may skip the rules (see `graphql::schema`).
+    pub valid: bool,
+    /// The text to pass to [`Documents::passed`] if this execution has no errors.
+    pub unproven: Option<String>,
 }
 
 impl Documents {
     /// Parses `request` (or takes it from the cache) and checks it against `limits`;
     /// the request then carries the document, so the schema does not parse it again.
-    pub fn prepare(&self, request: &mut Request, limits: &QueryLimits) -> Result<(), ServerError> {
-        if let Some(doc) = self.lock().get(&request.query).cloned() {
-            request.set_parsed_query(doc);
-            return Ok(());
+    pub fn prepare(
+        &self,
+        request: &mut Request,
+        limits: &QueryLimits,
+    ) -> Result<Prepared, ServerError> {
+        if let Some(entry) = self.lock().get(&request.query) {
+            let unproven =
+                (!entry.valid && without_variables(&entry.doc)).then(|| request.query.clone());
+            let valid = entry.valid;
+            request.set_parsed_query(entry.doc.clone());
+            return Ok(Prepared { valid, unproven });
         }
         let cacheable = request.query.len() <= MAX_TEXT;
         let text = cacheable.then(|| request.query.clone());
         let doc = request.parsed_query()?;
         limits.check(doc)?;
+        let mut unproven = None;
         if let Some(text) = text {
-            let doc = doc.clone();
+            if without_variables(doc) {
+                unproven = Some(text.clone());
+            }
+            let entry = Entry {
+                doc: doc.clone(),
+                valid: false,
+            };
             let mut parsed = self.lock();
             if parsed.len() >= CAPACITY {
                 parsed.clear();
             }
-            parsed.insert(text, doc);
+            parsed.insert(text, entry);
         }
-        Ok(())
+        Ok(Prepared {
+            valid: false,
+            unproven,
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+    /// Records that the document of `text` executed without errors, so that it
+    /// passed validation.
+    pub fn passed(&self, text: &str) {
+        if let Some(entry) = self.lock().get_mut(text) {
+            entry.valid = true;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic while holding the lock leaves a map that is still valid.
         self.parsed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether no operation of `doc` declares a variable.
+fn without_variables(doc: &ExecutableDocument) -> bool {
+    let empty =
+        |op: &async_graphql::parser::types::OperationDefinition| op.variable_definitions.is_empty();
+    match &doc.operations {
+        DocumentOperations::Single(op) => empty(&op.node),
+        DocumentOperations::Multiple(ops) => ops.values().all(|op| empty(&op.node)),
     }
 }

@@ -16,7 +16,7 @@ mod scalars;
 mod session;
 mod settings;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, ValidationMode};
 
 use crate::state::AppState;
 
@@ -63,10 +63,14 @@ const PARSER_RECURSION: usize = 64;
 /// The schema, serving with `state`; without `introspection`, the `__schema` and
 /// `__type` fields are refused. Operations must pass [`limits::QueryLimits`] first:
 /// the HTTP layer checks them, since an extension would wrap every field's resolver.
-pub fn schema(state: AppState, introspection: bool) -> RosterSchema {
+///
+/// `validation` is [`ValidationMode::Strict`] except for documents that passed it
+/// before (see [`documents::Documents`]), which only need depth and complexity.
+pub fn schema(state: AppState, introspection: bool, validation: ValidationMode) -> RosterSchema {
     let builder = builder()
         .data(state)
-        .limit_recursive_depth(PARSER_RECURSION);
+        .limit_recursive_depth(PARSER_RECURSION)
+        .validation_mode(validation);
     if introspection {
         builder.finish()
     } else {

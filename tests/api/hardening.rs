@@ -108,6 +108,33 @@ async fn deep_and_wide_operations_are_refused_naming_the_limit(app: TestApp) {
         let data = app.ok(Some(&admin), by_id, json!({ "id": id })).await;
         assert_eq!(data["member"]["email"], email, "{data}");
     }
+    // A remembered document skips validation only once it ran without errors and only
+    // when it has no variables, whose values validation checks too.
+    let message = |resp: &Value| {
+        resp["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let unknown_field = "{ me { id nope } }";
+    for _ in 0..3 {
+        let resp = app.gql(Some(&admin), unknown_field, json!({})).await;
+        assert!(resp["data"].is_null(), "{resp}");
+        assert!(message(&resp).contains("nope"), "{resp}");
+    }
+    let first = "query($n: Int) { members(first: $n) { nodes { id } } }";
+    for _ in 0..3 {
+        app.ok(Some(&admin), first, json!({ "n": 1 })).await;
+    }
+    let resp = app.gql(Some(&admin), first, json!({ "n": "one" })).await;
+    assert!(resp["data"].is_null(), "{resp}");
+    assert!(message(&resp).contains("Int"), "{resp}");
+    // Refused by validation, before any field ran (an executed field names its path).
+    assert!(resp["errors"][0].get("path").is_none(), "{resp}");
+    for _ in 0..3 {
+        let data = app.ok(Some(&admin), "{ me { id } }", json!({})).await;
+        assert_eq!(data["me"]["id"], me["me"]["id"]);
+    }
 }
 
 async fn security_headers_are_on_every_response(app: TestApp) {
