@@ -230,6 +230,20 @@ def peer(db):
     raise RuntimeError("postgraphile did not start")
 
 
+def settle(backend, db):
+    """Waits until PostgreSQL has no statement running (a peer's requests outlive the wrk
+    that sent them), so that each measurement starts on an idle server."""
+    if backend != "postgres":
+        return
+    for _ in range(100):
+        busy = sh("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
+                  "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()").strip()
+        if busy == "0":
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
 def bench_backend(backend, size, results):
     if backend == "sqlite":
         path = os.path.join(WORK, f"bench-{size}.db")
@@ -256,11 +270,15 @@ def bench_backend(backend, size, results):
         peer_proc = None
         if backend == "postgres" and connections == 64:
             peer_proc, peer_url = peer(f"roster_bench_{size}")
+        db = f"roster_bench_{size}"
         for _ in range(ROUNDS):
+            settle(backend, db)
             rounds["roster"].append(wrk(server.base + "/graphql", connections, page_env(token, PAGE, expect)))
             if connections == 64:
                 if backend == "postgres":
-                    rounds["floor"].append(pgbench(f"roster_bench_{size}", token_hash(token), connections))
+                    settle(backend, db)
+                    rounds["floor"].append(pgbench(db, token_hash(token), connections))
+                    settle(backend, db)
                     rounds["peer"].append(wrk(peer_url, connections, page_env("", PEER_PAGE, expect)))
                 else:
                     rounds["floor"].append(floor(url, token, connections))
@@ -275,6 +293,7 @@ def bench_backend(backend, size, results):
         row["deep_page"] = median_runs([wrk(server.base + "/graphql", 1, page_env(token, deep, '"totalCount"'))])
         row["search"] = median_runs([wrk(server.base + "/graphql", 1, page_env(token, search, '"totalCount"'))])
         row["first_page_c1"] = row["c1"]["roster"]
+    settle(backend, f"roster_bench_{size}")
     row["storm"] = storm(server, token, expect)
     row["peak_rss_mib"] = round(vm(server.proc.pid, "VmHWM"), 1)
     server.stop()
