@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use async_graphql::Context;
+use async_graphql::{Context, ContextBase};
 
 use crate::auth::Viewer;
 use crate::domain::audit::Origin;
@@ -25,7 +25,7 @@ pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
 }
 
 /// The per-request loaders.
-pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+pub fn loaders<'a, T>(ctx: &ContextBase<'a, T>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
 

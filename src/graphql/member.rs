@@ -98,8 +98,7 @@ impl MemberNode {
 
 impl MemberNode {
     async fn load_role<T>(&self, ctx: &ContextBase<'_, T>) -> Result<RoleNode, Error> {
-        let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
-        let role = loaders.roles.load(self.0.role_id).await?;
+        let role = loaders(ctx).roles.load(self.0.role_id).await?;
         Ok(RoleNode(role.ok_or_else(|| {
             Error::Internal(format!("member {} has no role", self.0.id))
         })?))
@@ -171,9 +170,9 @@ impl OutputType for MemberItem {
     }
 }
 
-/// The members of a page: resolved one after another on the fast path of [`fast`],
-/// each with its role from the page's own join; a member the fast path cannot answer
-/// goes through the executor.
+/// The members of a page, answered in one pass on the fast path of [`fast`], each
+/// with its role from the page's own join; the members it cannot answer go through the
+/// executor together.
 pub struct MemberList<'a> {
     items: &'a [MemberItem],
     roles: &'a [RoleNode],
