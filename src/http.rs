@@ -253,11 +253,10 @@ async fn graphql(
     let run = async move {
         match batch {
             BatchRequest::Single(r) => {
-                let unknown = Prepared {
-                    valid: false,
-                    unproven: None,
-                };
-                let prepared = prepared.into_iter().next().unwrap_or(Ok(unknown));
+                let prepared = prepared
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Ok(Prepared::default()));
                 BatchResponse::Single(execute(r, prepared).await)
             }
             // One after another, in order, as a client that batches expects.

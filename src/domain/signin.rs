@@ -196,10 +196,13 @@ pub async fn change_password(
     new: &str,
     origin: &Origin,
 ) -> Result<IssuedSession> {
-    let settings = settings::get(&mut state.pool.get().await?).await?;
-    let old_hash = member_rows::password_hash(&mut state.pool.get().await?, viewer.member.id)
+    let mut conn = state.pool.get().await?;
+    let settings = settings::get(&mut conn).await?;
+    let old_hash = member_rows::password_hash(&mut conn, viewer.member.id)
         .await?
         .ok_or(Error::Unauthenticated)?;
+    // Not held while hashing, which takes long.
+    drop(conn);
     let old_hash = old_hash.as_str();
     if current.chars().count() > validate::PASSWORD_MAX_LENGTH
         || !state.hasher.verify(current, Some(old_hash)).await?

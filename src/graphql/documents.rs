@@ -31,7 +31,8 @@ struct Entry {
     valid: bool,
 }
 
-/// What [`Documents::prepare`] knows of a request's document.
+/// What [`Documents::prepare`] knows of a request's document (by default: nothing).
+#[derive(Default)]
 pub struct Prepared {
     /// The document passed validation before and nothing in the request can change
     /// that: the schema may skip the rules (see `graphql::schema`).
