@@ -94,7 +94,7 @@ async fn seed(url: &str, count: i64) -> Result<()> {
         .await
         .map_err(fail)?;
     let mut conn = state.pool.get().await.map_err(fail)?;
-    let existing = member_list::count(&mut conn, &MemberFilter::default())
+    let existing = member_list::count(&mut conn, &MemberFilter::default(), &state.search_hints)
         .await
         .map_err(fail)?;
     let missing = count - existing;
@@ -183,7 +183,7 @@ async fn one_page(state: &roster::state::AppState, secret: &str) -> Result<()> {
         .ok_or("the bench session is not valid")?;
     let filter = MemberFilter::default();
     let mut conn = state.pool.get().await.map_err(fail)?;
-    let page = member_list::page(&mut conn, &filter, None, 51, true)
+    let page = member_list::page(&mut conn, &filter, &state.search_hints, None, 51, true)
         .await
         .map_err(fail)?;
     if page.rows.len() != 51 || page.total.unwrap_or(0) < 51 || viewer.member.id != 1 {

@@ -51,6 +51,7 @@ pub async fn open(
         public_url: public_url.to_owned(),
         statements,
         requests: Arc::new(AtomicU64::new(0)),
+        search_hints: Arc::default(),
     })
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU64;
 use crate::auth::Hasher;
 use crate::clock::Clock;
 use crate::db::Pool;
+use crate::domain::member_search::SearchHints;
 
 /// The shared state of a running server.
 #[derive(Clone)]
@@ -22,4 +23,6 @@ pub struct AppState {
     pub statements: Arc<AtomicU64>,
     /// How many GraphQL requests (POST /graphql) arrived.
     pub requests: Arc<AtomicU64>,
+    /// What the database's statistics tell about member searches.
+    pub search_hints: Arc<SearchHints>,
 }

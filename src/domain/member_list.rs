@@ -8,15 +8,15 @@
 //! first.
 
 use diesel::backend::Backend;
-use diesel::expression::{ValidGrouping, is_aggregate};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text};
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::Conn;
 use crate::db::schema::{members, roles};
+use crate::domain::member_search::{Pattern, SearchHints, TrigramGlob, strpos};
 use crate::domain::members::{Member, MemberStatus, SEARCH_MAX};
 use crate::domain::roles::Role;
 use crate::error::{ErrorCode, Rejection, Result};
@@ -45,74 +45,11 @@ impl MemberFilter {
         Ok((!s.is_empty()).then(|| s.to_lowercase()))
     }
 
-    /// The search as the backend's indexed form of it (see the member_search migration).
-    fn pattern(&self, conn: &Conn) -> Option<Pattern> {
-        let s = self.search.as_ref()?;
-        Some(match conn {
-            Conn::Pg(_) => {
-                let escaped = s
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                Pattern::Like(format!("%{escaped}%"))
-            }
-            Conn::Sqlite(_) => {
-                let escaped: String = s
-                    .chars()
-                    .map(|c| match c {
-                        '*' | '?' | '[' => format!("[{c}]"),
-                        c => c.to_string(),
-                    })
-                    .collect();
-                Pattern::Glob(format!("*{escaped}*"))
-            }
-        })
+    /// The search in the form the backend's trigram index answers.
+    async fn pattern(&self, conn: &mut Conn, hints: &SearchHints) -> Option<Pattern> {
+        let term = self.search.as_ref()?;
+        Some(Pattern::of(term, conn, hints).await)
     }
-}
-
-/// A substring search, as each backend's trigram index answers it.
-#[derive(Clone)]
-enum Pattern {
-    /// PostgreSQL: `LIKE` with `\` escapes (pg_trgm).
-    Like(String),
-    /// SQLite: `GLOB` on the FTS5 trigram table (its index does not serve `ESCAPE`).
-    Glob(String),
-}
-
-/// `members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ?)`:
-/// SQLite members whose search key matches, through the FTS5 trigram index.
-///
-/// An expression of its own rather than `dsl::sql`, which diesel never keeps
-/// prepared: its text is fixed, so each connection prepares it once.
-#[derive(Clone)]
-struct TrigramGlob(String);
-
-impl Expression for TrigramGlob {
-    type SqlType = Bool;
-}
-
-impl<DB> QueryFragment<DB> for TrigramGlob
-where
-    DB: Backend + HasSqlType<Text>,
-    String: ToSql<Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("members.id IN (SELECT rowid FROM members_search WHERE search_key GLOB ");
-        out.push_bind_param::<Text, _>(&self.0)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl QueryId for TrigramGlob {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<QS> AppearsOnTable<QS> for TrigramGlob {}
-impl<QS> SelectableExpression<QS> for TrigramGlob {}
-impl ValidGrouping<()> for TrigramGlob {
-    type IsAggregate = is_aggregate::Never;
 }
 
 /// Applies a [`MemberFilter`] to a boxed query on `members`.
@@ -126,8 +63,13 @@ macro_rules! filtered {
             q = q.filter(members::role_id.eq(role.unwrap_or(0)));
         }
         match $pattern {
-            Some(Pattern::Like(like)) => {
-                q = q.filter(members::search_key.like(like).escape('\\'));
+            Some(Pattern::Like { index, whole }) => {
+                for like in index {
+                    q = q.filter(members::search_key.like(like).escape('\\'));
+                }
+                if let Some(whole) = whole {
+                    q = q.filter(strpos(members::search_key, whole).gt(0));
+                }
             }
             Some(Pattern::Glob(glob)) => q = q.filter(TrigramGlob(glob)),
             None => {}
@@ -173,11 +115,12 @@ pub struct Page {
 pub async fn page(
     conn: &mut Conn,
     filter: &MemberFilter,
+    hints: &SearchHints,
     after: Option<i64>,
     limit: i64,
     with_total: bool,
 ) -> Result<Page> {
-    let pattern = filter.pattern(conn);
+    let pattern = filter.pattern(conn, hints).await;
     let searched = filter.search.is_some();
     // The total a searched page tells by itself.
     let told = move |rows: &[(Member, Role)]| {
@@ -239,8 +182,8 @@ pub async fn page(
 ///
 /// Without a search, the counters of the member_counts migration answer (kept by
 /// triggers in every writing transaction); a search counts its matches.
-pub async fn count(conn: &mut Conn, filter: &MemberFilter) -> Result<i64> {
-    let pattern = filter.pattern(conn);
+pub async fn count(conn: &mut Conn, filter: &MemberFilter, hints: &SearchHints) -> Result<i64> {
+    let pattern = filter.pattern(conn, hints).await;
     let counted = match conn {
         Conn::Sqlite(c) => {
             let filter = filter.clone();

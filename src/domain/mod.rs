@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod invitations;
 pub mod member_admin;
 pub mod member_list;
+pub mod member_search;
 pub mod members;
 pub mod permissions;
 pub mod resets;

@@ -297,7 +297,7 @@ impl MemberConnection {
             Some(n) => n,
             None => {
                 let mut conn = state(ctx).pool.get().await?;
-                member_list::count(&mut conn, &self.filter).await?
+                member_list::count(&mut conn, &self.filter, &state(ctx).search_hints).await?
             }
         };
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
@@ -327,7 +327,9 @@ impl MemberQuery {
         let filter = filter.unwrap_or_default().into_domain()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let mut conn = state(ctx).pool.get().await?;
-        let page = member_list::page(&mut conn, &filter, after, limit + 1, with_total).await?;
+        let hints = &state(ctx).search_hints;
+        let page =
+            member_list::page(&mut conn, &filter, hints, after, limit + 1, with_total).await?;
         drop(conn);
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();

@@ -180,6 +180,7 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
             public_url: "http://frontend.test".into(),
             statements,
             requests: Default::default(),
+            search_hints: Default::default(),
         };
         let (base, server) = serve(state).await;
         let client = reqwest::Client::new();

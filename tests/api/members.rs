@@ -19,6 +19,7 @@ on_both_databases!(
     page_size_is_validated_and_capped,
     filters_by_status_and_role,
     search_is_case_insensitive_and_literal,
+    search_narrowed_by_statistics_finds_the_same,
     member_by_id_resolves_role_and_inviter,
     a_page_costs_the_same_statements_at_any_size,
     list_items_answer_alike_on_both_resolution_paths,
@@ -269,6 +270,84 @@ async fn search_is_case_insensitive_and_literal(app: TestApp) {
         let next = page(&app, &admin, rest).await;
         assert_eq!(next["totalCount"], 6, "first {first}, second page");
     }
+}
+
+/// On PostgreSQL, a term with trigrams most members share asks the index for its rarer
+/// part only; the rows that part finds must still contain the whole term.
+async fn search_narrowed_by_statistics_finds_the_same(app: TestApp) {
+    let admin = app.admin().await;
+    let role: i64 = app.admin_role_id().await.parse().unwrap();
+    // 5000 members "user<i>", so that "use" and "ser" are common; and members that
+    // hold the rarer parts of the terms below without the terms themselves.
+    let numbered = match app.backend {
+        Backend::Postgres => "SELECT i FROM generate_series(1, 5000) AS i",
+        Backend::Sqlite => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i FROM n"
+        }
+    };
+    let sql = format!(
+        "INSERT INTO members (email, email_key, name, search_key, role_id, status, \
+         password_hash, must_change_password, created_at, updated_at) \
+         SELECT 'user' || i || '@example.com', 'user' || i || '@example.com', 'User ' || i, \
+         'user' || i || '@example.com' || CHR(10) || 'user ' || i, {role}, 'ACTIVE', '-', \
+         false, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM ({numbered}) AS numbered"
+    );
+    let sql = match app.backend {
+        Backend::Postgres => sql,
+        Backend::Sqlite => sql.replace("CHR(10)", "CHAR(10)"),
+    };
+    let mut conn = app.state.pool.get().await.unwrap();
+    let inserted = roster::with_conn!(&mut conn, |c| {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql.clone()), c).await
+    })
+    .unwrap();
+    assert_eq!(inserted, 5000);
+    let role = role.to_string();
+    app.add_members(
+        &[
+            ("peter4777@corp.test", "Decoy One", &role),
+            ("x@corp.test", "Peter47 Decoy", &role),
+        ],
+        None,
+    )
+    .await;
+    if app.backend == Backend::Postgres {
+        roster::with_conn!(&mut conn, |c| {
+            diesel_async::RunQueryDsl::execute(diesel::sql_query("ANALYZE members"), c).await
+        })
+        .unwrap();
+        let common = app.state.search_hints.common(&mut conn).await;
+        let narrowed = roster::domain::member_search::narrowed("user4777", &common);
+        assert_eq!(
+            narrowed,
+            Some(vec!["er4777".to_owned()]),
+            "read from the statistics"
+        );
+    }
+    drop(conn);
+
+    let one = page(&app, &admin, json!({ "filter": { "search": "USER4777" } })).await;
+    assert_eq!(emails(&one), ["user4777@example.com"]);
+    assert_eq!(one["totalCount"], 1);
+    // 111 members: user47, user470-479, user4700-4799. The page is full, so the count
+    // runs with the same narrowed search.
+    let many = page(
+        &app,
+        &admin,
+        json!({ "first": 50, "filter": { "search": "user47" } }),
+    )
+    .await;
+    assert_eq!(many["totalCount"], 111);
+    assert!(emails(&many).iter().all(|e| e.starts_with("user47")));
+    let rest = json!({ "first": 100, "after": many["pageInfo"]["endCursor"], "filter": { "search": "user47" } });
+    let rest = page(&app, &admin, rest).await;
+    assert_eq!(emails(&rest).len(), 61);
+    assert!(emails(&rest).iter().all(|e| e.starts_with("user47")));
+    let decoys = page(&app, &admin, json!({ "filter": { "search": "er47" } })).await;
+    assert_eq!(
+        decoys["totalCount"], 113,
+        "the parts alone find the decoys too"
+    );
 }
 
 async fn member_by_id_resolves_role_and_inviter(app: TestApp) {

@@ -1,0 +1,1 @@
+DROP STATISTICS IF EXISTS members_search_trigrams;
