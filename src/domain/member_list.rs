@@ -63,7 +63,7 @@ macro_rules! filtered {
             q = q.filter(members::role_id.eq(role.unwrap_or(0)));
         }
         match $pattern {
-            Some(Pattern::Like { index, whole }) => {
+            Some(Pattern::Like { index, whole, .. }) => {
                 for like in index {
                     q = q.filter(members::search_key.like(like).escape('\\'));
                 }
@@ -81,6 +81,7 @@ macro_rules! filtered {
 /// The page query: members with their roles, newest first, after `$after`.
 macro_rules! page_query {
     ($filter:expr, $pattern:expr, $after:expr, $limit:expr) => {{
+        let few = matches!($pattern, Some(Pattern::Like { few: true, .. }));
         let mut q = filtered!(
             members::table
                 .inner_join(roles::table)
@@ -92,7 +93,13 @@ macro_rules! page_query {
         if let Some(after) = $after {
             q = q.filter(members::id.lt(after));
         }
-        q.order(members::id.desc()).limit($limit)
+        // `id + 0` cannot be read from the primary key in order: the planner then finds
+        // the few matches through the trigram index and sorts them (member_search).
+        match few {
+            true => q.order((members::id + 0_i64).desc()),
+            false => q.order(members::id.desc()),
+        }
+        .limit($limit)
     }};
 }
 

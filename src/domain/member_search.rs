@@ -10,8 +10,14 @@
 //! key's trigrams (the member_search_statistics migration), read again every few
 //! minutes: they decide how a search runs, never what it finds, so instances sharing a
 //! database may hold different ones.
+//!
+//! The same statistics bound how many members a search can find. When they are few,
+//! the page reads them all through the index and sorts them, instead of letting the
+//! planner walk the primary key from the newest member hoping to meet 50 matches soon:
+//! matches that sit among the oldest members (an import, a batch of invitations) made
+//! that walk read nearly the whole table (50 ms at 100k against 1.7 ms).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +36,10 @@ use crate::db::Conn;
 /// trigrams find (at 100k members, a trigram of 11% of them cost 0.3 ms).
 const COMMON_MEMBERS: f64 = 4096.0;
 
+/// A search the statistics bound to at most this many members reads them all through
+/// the index and sorts them (about 1 ms per thousand).
+const FEW_MEMBERS: f64 = 2000.0;
+
 /// How long statistics read from the database are used before they are read again;
 /// autovacuum's ANALYZE renews them no more often than a table changes by a tenth.
 const REFRESH: Duration = Duration::from_secs(300);
@@ -43,10 +53,11 @@ const MAX_PARTS: usize = 3;
 pub(crate) enum Pattern {
     /// PostgreSQL: members whose search key is `LIKE` each of `index` (with `\`
     /// escapes; pg_trgm answers them), and, when those are parts of the term only,
-    /// contains `whole`.
+    /// contains `whole`. `few`: see [`SearchPlan::few`].
     Like {
         index: Vec<String>,
         whole: Option<String>,
+        few: bool,
     },
     /// SQLite: `GLOB` on the FTS5 trigram table (its index does not serve `ESCAPE`).
     Glob(String),
@@ -57,16 +68,11 @@ impl Pattern {
     pub(crate) async fn of(term: &str, conn: &mut Conn, hints: &SearchHints) -> Pattern {
         match conn {
             Conn::Pg(_) => {
-                let common = hints.common(conn).await;
-                match narrowed(term, &common) {
-                    Some(parts) => Pattern::Like {
-                        index: parts.iter().map(|p| like(p)).collect(),
-                        whole: Some(term.to_owned()),
-                    },
-                    None => Pattern::Like {
-                        index: vec![like(term)],
-                        whole: None,
-                    },
+                let plan = plan(term, &*hints.shares(conn).await);
+                Pattern::Like {
+                    index: plan.parts.iter().map(|p| like(p)).collect(),
+                    whole: plan.narrowed.then(|| term.to_owned()),
+                    few: plan.few,
                 }
             }
             Conn::Sqlite(_) => {
@@ -92,6 +98,48 @@ fn like(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// How a search runs on PostgreSQL.
+#[derive(Debug, PartialEq)]
+pub struct SearchPlan {
+    /// What the trigram index is asked for: parts of the term, longest first, or the
+    /// term itself.
+    pub parts: Vec<String>,
+    /// Whether `parts` are parts of the term only, so that the members they find are
+    /// then checked for the whole term.
+    pub narrowed: bool,
+    /// Whether the statistics bound the members that hold every trigram of a part to
+    /// [`FEW_MEMBERS`]: the page then reads them all and sorts them.
+    pub few: bool,
+}
+
+/// How to search for `term` (lower-cased), given what the statistics tell.
+pub fn plan(term: &str, shares: &TrigramShares) -> SearchPlan {
+    let (parts, narrowed) = match narrowed(term, shares) {
+        Some(parts) => (parts, true),
+        None => (vec![term.to_owned()], false),
+    };
+    let most = parts
+        .iter()
+        .map(|p| shares.most_holding(p))
+        .fold(f64::INFINITY, f64::min);
+    SearchPlan {
+        parts,
+        narrowed,
+        few: shares.members > 0.0 && most <= FEW_MEMBERS,
+    }
+}
+
+/// The trigrams of `text` as pg_trgm takes them from `LIKE '%text%'`, leaving out
+/// those padded at a word's edge: three letters or digits in a row.
+fn trigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .split(|c| !c.is_alphanumeric())
+        .flat_map(|word| word.windows(3))
+        .map(|t| t.iter().collect())
+        .collect()
+}
+
 /// The parts of `term` worth asking the trigram index for, longest first, when some of
 /// its trigrams are common; `None` when the whole term is (no common trigram, or no
 /// part of three letters without one, so the index has nothing better to go on).
@@ -99,17 +147,14 @@ fn like(text: &str) -> String {
 /// A part is a run of letters and digits of the term holding none of the common
 /// trigrams: pg_trgm takes the trigrams of `LIKE '%part%'` from the part alone, with no
 /// padding at either end.
-pub fn narrowed(term: &str, common: &CommonTrigrams) -> Option<Vec<String>> {
-    if common.0.is_empty() {
-        return None;
-    }
+fn narrowed(term: &str, shares: &TrigramShares) -> Option<Vec<String>> {
     let chars: Vec<char> = term.chars().collect();
     let mut parts: Vec<&[char]> = Vec::new();
     let mut blocked = false;
     for word in chars.split(|c| !c.is_alphanumeric()) {
         let mut start = 0;
         for (i, trigram) in word.windows(3).enumerate() {
-            if common.0.contains(&trigram.iter().collect::<String>()) {
+            if shares.is_common(&trigram.iter().collect::<String>()) {
                 blocked = true;
                 // Up to the trigram's second letter; the next part starts there.
                 parts.push(&word[start..i + 2]);
@@ -128,21 +173,49 @@ pub fn narrowed(term: &str, common: &CommonTrigrams) -> Option<Vec<String>> {
     (!parts.is_empty()).then_some(parts)
 }
 
-/// Trigrams (as pg_trgm writes them) that too many members share to narrow a search.
+/// What the statistics tell of the trigrams (as pg_trgm writes them) of the search
+/// keys; nothing at all without statistics.
 #[derive(Debug, Default)]
-pub struct CommonTrigrams(HashSet<String>);
+pub struct TrigramShares {
+    /// The share of the members holding each trigram ANALYZE found most often.
+    listed: HashMap<String, f64>,
+    /// The most any other trigram can hold: the least listed share.
+    unlisted: f64,
+    /// How many members the statistics saw.
+    members: f64,
+}
 
-impl CommonTrigrams {
-    /// From the trigrams ANALYZE found most often, their shares of the members, and
-    /// the number of members.
+impl TrigramShares {
+    /// From the trigrams ANALYZE found most often, their shares of the members (the
+    /// array goes on with other figures, which are left), and the number of members.
     fn from_statistics(trigrams: Vec<String>, shares: &[f32], members: f32) -> Self {
-        let common = trigrams
+        let listed: HashMap<String, f64> = trigrams
             .into_iter()
-            .zip(shares)
-            .filter(|(_, share)| f64::from(**share) * f64::from(members) > COMMON_MEMBERS)
-            .map(|(t, _)| t)
+            .zip(shares.iter().map(|s| f64::from(*s)))
             .collect();
-        CommonTrigrams(common)
+        let unlisted = listed.values().copied().fold(1.0, f64::min);
+        TrigramShares {
+            listed,
+            unlisted,
+            members: f64::from(members.max(0.0)),
+        }
+    }
+
+    /// At most how many members hold `trigram`.
+    fn holding(&self, trigram: &str) -> f64 {
+        self.listed.get(trigram).copied().unwrap_or(self.unlisted) * self.members
+    }
+
+    fn is_common(&self, trigram: &str) -> bool {
+        self.holding(trigram) > COMMON_MEMBERS
+    }
+
+    /// At most how many members contain `text` (all of them when it has no trigram).
+    fn most_holding(&self, text: &str) -> f64 {
+        trigrams(text)
+            .iter()
+            .map(|t| self.holding(t))
+            .fold(self.members, f64::min)
     }
 }
 
@@ -156,43 +229,44 @@ struct TrigramStatistics {
     members: f32,
 }
 
-/// The common trigrams of the search keys, as the database's statistics last told.
+/// The trigram shares of the search keys, as the database's statistics last told.
 #[derive(Default)]
 pub struct SearchHints {
-    read: Mutex<Option<(Instant, Arc<CommonTrigrams>)>>,
+    read: Mutex<Option<(Instant, Arc<TrigramShares>)>>,
 }
 
 impl SearchHints {
-    /// The common trigrams, read again from the database when older than [`REFRESH`].
+    /// The trigram shares, read again from the database when older than [`REFRESH`].
     /// Statistics that cannot be read (no pg_trgm, a server before 14, no ANALYZE yet)
-    /// leave none: searches then ask the index for the whole term.
-    pub async fn common(&self, conn: &mut Conn) -> Arc<CommonTrigrams> {
-        if let Some((at, common)) = &*self.lock()
+    /// tell nothing: searches then ask the index for the whole term and leave the
+    /// rest to the planner.
+    pub async fn shares(&self, conn: &mut Conn) -> Arc<TrigramShares> {
+        if let Some((at, shares)) = &*self.lock()
             && at.elapsed() < REFRESH
         {
-            return common.clone();
+            return shares.clone();
         }
-        let common = match read_statistics(conn).await {
-            Ok(common) => common,
+        let shares = match read_statistics(conn).await {
+            Ok(shares) => shares,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the search key statistics");
-                CommonTrigrams::default()
+                TrigramShares::default()
             }
         };
-        let common = Arc::new(common);
-        *self.lock() = Some((Instant::now(), common.clone()));
-        common
+        let shares = Arc::new(shares);
+        *self.lock() = Some((Instant::now(), shares.clone()));
+        shares
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<CommonTrigrams>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<TrigramShares>)>> {
         // A panic elsewhere cannot leave a half-written hint: the value is replaced whole.
         self.read.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-async fn read_statistics(conn: &mut Conn) -> QueryResult<CommonTrigrams> {
+async fn read_statistics(conn: &mut Conn) -> QueryResult<TrigramShares> {
     let Conn::Pg(c) = conn else {
-        return Ok(CommonTrigrams::default());
+        return Ok(TrigramShares::default());
     };
     let rows: Vec<TrigramStatistics> = diesel::sql_query(
         "SELECT e.most_common_elems::text::text[] AS trigrams, \
@@ -210,8 +284,8 @@ async fn read_statistics(conn: &mut Conn) -> QueryResult<CommonTrigrams> {
             trigrams: Some(trigrams),
             shares: Some(shares),
             members,
-        }) => CommonTrigrams::from_statistics(trigrams, &shares, members),
-        _ => CommonTrigrams::default(),
+        }) => TrigramShares::from_statistics(trigrams, &shares, members),
+        _ => TrigramShares::default(),
     })
 }
 
@@ -260,46 +334,77 @@ diesel::define_sql_function! {
 mod tests {
     use super::*;
 
-    fn common(trigrams: &[&str]) -> CommonTrigrams {
-        CommonTrigrams(trigrams.iter().map(|t| (*t).to_owned()).collect())
+    /// 100k members; `common` held by half of them, `listed` by 1%, any other
+    /// trigram by at most 0.1%.
+    fn shares(common: &[&str], listed: &[&str]) -> TrigramShares {
+        let mut all: Vec<String> = common.iter().map(|t| (*t).to_owned()).collect();
+        let mut figures = vec![0.5; all.len()];
+        all.extend(listed.iter().map(|t| (*t).to_owned()));
+        figures.resize(all.len(), 0.01);
+        all.push("zzz".into());
+        figures.push(0.001);
+        TrigramShares::from_statistics(all, &figures, 100_000.0)
+    }
+
+    fn parts(plan: &SearchPlan) -> Vec<&str> {
+        plan.parts.iter().map(String::as_str).collect()
     }
 
     #[test]
-    fn asks_for_the_run_without_common_trigrams() {
-        let shared = common(&["use", "ser", "er7", "exa", "xam"]);
-        assert_eq!(narrowed("user7777", &shared), Some(vec!["r7777".into()]));
+    fn asks_for_the_runs_without_common_trigrams() {
+        let shared = shares(&["use", "ser", "er7", "exa", "xam"], &[]);
+        let user = plan("user7777", &shared);
+        assert_eq!((parts(&user), user.narrowed), (vec!["r7777"], true));
         // Runs of other words count too, longest first; shorter than three letters
         // they give the index nothing.
-        assert_eq!(
-            narrowed("ann.user@example", &shared),
-            Some(vec!["ample".into(), "ann".into()])
-        );
-        assert_eq!(narrowed("usera", &shared), Some(vec!["era".into()]));
+        assert_eq!(parts(&plan("ann.user@example", &shared)), ["ample", "ann"]);
+        assert_eq!(parts(&plan("usera", &shared)), ["era"]);
+        assert_eq!(parts(&plan("äüser", &shared)), ["äüse"]);
     }
 
     #[test]
     fn keeps_the_whole_term_when_nothing_narrows_it() {
-        let shared = common(&["use", "ser"]);
-        assert_eq!(narrowed("ann lee", &shared), None, "no common trigram");
-        assert_eq!(narrowed("user", &shared), None, "every trigram common");
-        assert_eq!(narrowed("user7777", &CommonTrigrams::default()), None);
-        assert_eq!(narrowed("äüser", &shared), Some(vec!["äüse".into()]));
+        let shared = shares(&["use", "ser"], &[]);
+        for term in ["ann lee", "user"] {
+            let whole = plan(term, &shared);
+            assert_eq!((parts(&whole), whole.narrowed), (vec![term], false));
+        }
+        let unknown = plan("user7777", &TrigramShares::default());
+        assert_eq!(
+            (parts(&unknown), unknown.narrowed),
+            (vec!["user7777"], false)
+        );
     }
 
     #[test]
     fn at_most_a_few_parts() {
-        let shared = common(&["xyz"]);
-        let parts = narrowed("aaaxyzbbbbxyzccccc xyzdd xyzeeeeee", &shared).unwrap();
-        assert_eq!(parts, ["yzbbbbxy", "yzeeeeee", "yzccccc"].map(String::from));
+        let shared = shares(&["xyz"], &[]);
+        let many = plan("aaaxyzbbbbxyzccccc xyzdd xyzeeeeee", &shared);
+        assert_eq!(parts(&many), ["yzbbbbxy", "yzeeeeee", "yzccccc"]);
+    }
+
+    #[test]
+    fn few_when_the_statistics_bound_the_matches() {
+        // "r12" is listed at 1% (1000 members); unlisted trigrams at most 0.1%.
+        let shared = shares(&["use", "ser", "er1"], &["r12", "123"]);
+        assert!(plan("user12", &shared).few, "narrowed to r12: 1000");
+        assert!(plan("user123", &shared).few);
+        assert!(!plan("user1", &shared).few, "er1 alone: 50000");
+        assert!(plan("qqq", &shared).few, "unlisted: at most 100");
+        assert!(!plan("qq", &shared).few, "no trigram, no bound");
+        assert!(!plan("qqq", &TrigramShares::default()).few, "no statistics");
     }
 
     #[test]
     fn common_means_more_members_than_a_page_or_two() {
         let trigrams = vec!["use".into(), "er7".into(), "777".into()];
-        let shares = [1.0, 0.11, 0.01, 0.5, 0.0, 0.0];
-        let read = CommonTrigrams::from_statistics(trigrams.clone(), &shares, 100_000.0);
-        assert!(read.0.contains("use") && read.0.contains("er7") && !read.0.contains("777"));
-        let small = CommonTrigrams::from_statistics(trigrams, &shares, 1000.0);
-        assert!(small.0.is_empty(), "no list of a thousand members is long");
+        let figures = [1.0, 0.11, 0.01, 0.01, 1.0, 0.0];
+        let read = TrigramShares::from_statistics(trigrams.clone(), &figures, 100_000.0);
+        assert!(read.is_common("use") && read.is_common("er7") && !read.is_common("777"));
+        let small = TrigramShares::from_statistics(trigrams, &figures, 1000.0);
+        assert!(
+            !small.is_common("use"),
+            "no list of a thousand members is long"
+        );
     }
 }

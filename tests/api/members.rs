@@ -316,13 +316,16 @@ async fn search_narrowed_by_statistics_finds_the_same(app: TestApp) {
             diesel_async::RunQueryDsl::execute(diesel::sql_query("ANALYZE members"), c).await
         })
         .unwrap();
-        let common = app.state.search_hints.common(&mut conn).await;
-        let narrowed = roster::domain::member_search::narrowed("user4777", &common);
+        let shares = app.state.search_hints.shares(&mut conn).await;
+        let plan = |term| roster::domain::member_search::plan(term, &shares);
         assert_eq!(
-            narrowed,
-            Some(vec!["er4777".to_owned()]),
+            plan("user4777").parts,
+            ["er4777"],
             "read from the statistics"
         );
+        assert!(plan("user4777").narrowed && plan("user4777").few);
+        // user47, user470-479, user4700-4799: few, read through the index and sorted.
+        assert!(plan("user47").few && !plan("user").few);
     }
     drop(conn);
 
@@ -338,11 +341,16 @@ async fn search_narrowed_by_statistics_finds_the_same(app: TestApp) {
     )
     .await;
     assert_eq!(many["totalCount"], 111);
-    assert!(emails(&many).iter().all(|e| e.starts_with("user47")));
+    let newest_first: Vec<String> = (4700..4800)
+        .rev()
+        .chain((470..480).rev())
+        .chain([47])
+        .map(|i| format!("user{i}@example.com"))
+        .collect();
+    assert_eq!(emails(&many), newest_first[..50]);
     let rest = json!({ "first": 100, "after": many["pageInfo"]["endCursor"], "filter": { "search": "user47" } });
     let rest = page(&app, &admin, rest).await;
-    assert_eq!(emails(&rest).len(), 61);
-    assert!(emails(&rest).iter().all(|e| e.starts_with("user47")));
+    assert_eq!(emails(&rest), newest_first[50..]);
     let decoys = page(&app, &admin, json!({ "filter": { "search": "er47" } })).await;
     assert_eq!(
         decoys["totalCount"], 113,
