@@ -50,7 +50,7 @@ const REFRESH: Duration = Duration::from_secs(300);
 const MAX_PARTS: usize = 3;
 
 /// A substring search, as each backend's trigram index answers it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub(crate) enum Pattern {
     /// PostgreSQL: members whose search key is `LIKE` each of `index` (with `\`
     /// escapes; pg_trgm answers them), and, when those are parts of the term only,
@@ -100,7 +100,7 @@ fn like(text: &str) -> String {
 }
 
 /// How a search runs on PostgreSQL.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct SearchPlan {
     /// What the trigram index is asked for: parts of the term, longest first, or the
     /// term itself.
