@@ -155,43 +155,45 @@ async fn refused_sign_ins_take_the_same_time() {
         )
         .await;
     }
-    let mut times: [Vec<f64>; 3] = Default::default();
-    // A warm-up round and fourteen measured rounds of three stay under the per-address
-    // allowance of failures (50). A busy machine only ever adds time, so each kind's
-    // fastest attempt is what compares.
-    for round in 0..15 {
-        let cases = [
-            (
-                format!("nobody{round}@example.com"),
-                "some-password".to_owned(),
-            ),
-            (known[round % 3].to_owned(), "wrong-password".to_owned()),
-            (frozen[round % 3].to_owned(), MEMBER_PASSWORD.to_owned()),
-        ];
-        for (kind, (email, password)) in cases.iter().enumerate() {
-            let started = std::time::Instant::now();
-            let resp = app.login_attempt(email, password).await;
-            if round > 0 {
-                times[kind].push(started.elapsed().as_secs_f64());
+    // A busy machine only ever adds time, so each kind's fastest attempt is what
+    // compares, and more attempts can only bring the fastest nearer the true cost. Batches
+    // of ten rounds of three stay under the per-address allowance of failures (50) and
+    // each account's (10); the clock then moves past the window. A real difference stays
+    // whatever the batches; a burst of noise is outlived by the next batch.
+    let mut fastest = [f64::MAX; 3];
+    let ratio = |fastest: &[f64; 3]| {
+        let low = fastest.iter().cloned().fold(f64::MAX, f64::min);
+        let high = fastest.iter().cloned().fold(0.0, f64::max);
+        high / low
+    };
+    for batch in 0..6 {
+        for round in 0..10 {
+            let n = batch * 10 + round;
+            let cases = [
+                (format!("nobody{n}@example.com"), "some-password".to_owned()),
+                (known[n % 3].to_owned(), "wrong-password".to_owned()),
+                (frozen[n % 3].to_owned(), MEMBER_PASSWORD.to_owned()),
+            ];
+            for (kind, (email, password)) in cases.iter().enumerate() {
+                let started = std::time::Instant::now();
+                let resp = app.login_attempt(email, password).await;
+                let elapsed = started.elapsed().as_secs_f64();
+                // The first round warms the connections and the hasher up.
+                if n > 0 {
+                    fastest[kind] = fastest[kind].min(elapsed);
+                }
+                let expected = if kind == 2 {
+                    "MEMBER_FROZEN"
+                } else {
+                    "INVALID_CREDENTIALS"
+                };
+                assert_eq!(login_outcome_of(&resp), expected);
             }
-            let expected = if kind == 2 {
-                "MEMBER_FROZEN"
-            } else {
-                "INVALID_CREDENTIALS"
-            };
-            assert_eq!(login_outcome_of(&resp), expected);
+        }
+        app.clock.advance(Duration::minutes(16));
+        if batch >= 1 && ratio(&fastest) <= 1.10 {
+            return;
         }
     }
-    let fastest: Vec<f64> = times
-        .iter()
-        .map(|t| t.iter().cloned().fold(f64::MAX, f64::min))
-        .collect();
-    let (low, high) = (
-        fastest.iter().cloned().fold(f64::MAX, f64::min),
-        fastest.iter().cloned().fold(0.0, f64::max),
-    );
-    assert!(
-        high / low <= 1.10,
-        "fastest (unknown, wrong, frozen) in s: {fastest:?}"
-    );
+    panic!("fastest (unknown, wrong, frozen) in s: {fastest:?}");
 }
