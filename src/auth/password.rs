@@ -137,3 +137,35 @@ impl Hasher {
         Ok(ok && known)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_waiting_past_the_queue_timeout_is_told_busy() {
+        let hasher = Hasher::new(1).unwrap();
+        let holder = hasher.clone();
+        let held = tokio::spawn(async move {
+            holder
+                .run(|| std::thread::sleep(QUEUE_TIMEOUT + Duration::from_secs(1)))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let outcome = hasher.verify("password", None).await;
+        let waited = started.elapsed();
+        assert!(matches!(outcome, Err(Error::Busy(_))), "not busy");
+        assert!(
+            waited >= QUEUE_TIMEOUT && waited < QUEUE_TIMEOUT + Duration::from_millis(500),
+            "{waited:?}"
+        );
+        held.await.unwrap().unwrap();
+        assert!(
+            !hasher.verify("password", None).await.unwrap(),
+            "free again"
+        );
+    }
+}

@@ -13,6 +13,7 @@ on_both_databases!(
     a_success_clears_the_account_count,
     counts_are_shared_by_instances,
     token_guessing_is_rate_limited,
+    sign_ins_past_hashing_capacity_are_told_busy,
 );
 
 async fn guessing_one_account_is_rate_limited_for_a_while(app: TestApp) {
@@ -129,6 +130,76 @@ async fn token_guessing_is_rate_limited(app: TestApp) {
     }
     app.clock.advance(Duration::minutes(15));
     assert!(app.ok(None, preview, json!({ "t": secret })).await["invitationPreview"].is_object());
+}
+
+/// Sign-ins that find every hashing slot taken for 2 s are answered `SERVER_BUSY` then,
+/// not queued without bound, and give their attempt back to the throttle.
+async fn sign_ins_past_hashing_capacity_are_told_busy(app: TestApp) {
+    let role = app.admin_role_id().await;
+    let emails: Vec<String> = (0..8).map(|i| format!("storm{i}@example.com")).collect();
+    let specs: Vec<(&str, &str, &str)> = emails
+        .iter()
+        .map(|e| (e.as_str(), "Storm", role.as_str()))
+        .collect();
+    app.add_members(&specs, None).await;
+    let app = app
+        .with_state(|s| s.hasher = roster::auth::Hasher::new(1).unwrap())
+        .await;
+    // Hashes queued on the one slot without pause, far more than it gets through in
+    // 2 s: a sign-in waits behind them until the queue timeout.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..300)
+        .map(|_| {
+            let (hasher, stop) = (app.state.hasher.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = hasher.hash("flood-password").await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sign_ins = emails.iter().map(|email| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let resp = app.login_attempt(email, MEMBER_PASSWORD).await;
+            (email, started.elapsed(), resp)
+        }
+    });
+    let answers = futures_util::future::join_all(sign_ins).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for job in flood {
+        job.await.unwrap();
+    }
+    let mut busy = Vec::new();
+    for (email, waited, resp) in &answers {
+        match login_outcome_of(resp).as_str() {
+            "SERVER_BUSY" => {
+                assert!(
+                    *waited < std::time::Duration::from_millis(2500),
+                    "{email} told busy after {waited:?}"
+                );
+                let message = resp["errors"][0]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("busy"), "{resp}");
+                busy.push(email.as_str());
+            }
+            "OK" => {}
+            other => panic!("{email}: {other} {resp}"),
+        }
+    }
+    let first = *busy
+        .first()
+        .unwrap_or_else(|| panic!("no sign-in was told busy: {answers:?}"));
+    // The busy attempt checked nothing, so that account still has ten in its window.
+    for i in 0..10 {
+        assert_eq!(
+            app.login_outcome(first, &format!("guess-{i}")).await,
+            "INVALID_CREDENTIALS",
+            "guess {i}"
+        );
+    }
+    assert_eq!(app.login_outcome(first, "guess-10").await, "RATE_LIMITED");
 }
 
 /// Sign-in answers take the same time whether the email is unknown, the password wrong

@@ -162,6 +162,23 @@ impl TestApp {
         Self::on(self.db.clone(), self.clock.clone()).await
     }
 
+    /// Another server sharing this one's state, changed by `change` (a smaller hasher,
+    /// say); the database, clock and pool stay shared.
+    pub async fn with_state(&self, change: impl FnOnce(&mut AppState)) -> TestApp {
+        let mut state = self.state.clone();
+        change(&mut state);
+        let (base, server) = serve_with(state.clone(), &roster::http::HttpOptions::default()).await;
+        TestApp {
+            backend: self.backend,
+            base,
+            client: reqwest::Client::new(),
+            state,
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+            server,
+        }
+    }
+
     async fn on(db: Arc<TestDb>, clock: Arc<ManualClock>) -> TestApp {
         Self::on_with(db, clock, &roster::http::HttpOptions::default(), 8).await
     }
