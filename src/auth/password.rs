@@ -9,8 +9,9 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 
-/// How long a sign-in waits for a hashing slot before it is told the server is busy.
-const QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a sign-in waits for a hashing slot before it is told the server is busy:
+/// short enough that the answer, with its bookkeeping, reaches the client within 2 s.
+const QUEUE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Hashes and verifies passwords; clones share the bound.
 #[derive(Clone)]

@@ -132,7 +132,7 @@ async fn token_guessing_is_rate_limited(app: TestApp) {
     assert!(app.ok(None, preview, json!({ "t": secret })).await["invitationPreview"].is_object());
 }
 
-/// Sign-ins that find every hashing slot taken for 2 s are answered `SERVER_BUSY` then,
+/// Sign-ins that find every hashing slot taken are answered `SERVER_BUSY` within 2 s,
 /// not queued without bound, and give their attempt back to the throttle.
 async fn sign_ins_past_hashing_capacity_are_told_busy(app: TestApp) {
     let role = app.admin_role_id().await;
@@ -146,7 +146,7 @@ async fn sign_ins_past_hashing_capacity_are_told_busy(app: TestApp) {
         .with_state(|s| s.hasher = roster::auth::Hasher::new(1).unwrap())
         .await;
     // Hashes queued on the one slot without pause, far more than it gets through in
-    // 2 s: a sign-in waits behind them until the queue timeout.
+    // the queue timeout: a sign-in waits behind them until that ends.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flood: Vec<_> = (0..300)
         .map(|_| {
@@ -177,7 +177,7 @@ async fn sign_ins_past_hashing_capacity_are_told_busy(app: TestApp) {
         match login_outcome_of(resp).as_str() {
             "SERVER_BUSY" => {
                 assert!(
-                    *waited < std::time::Duration::from_millis(2500),
+                    *waited < std::time::Duration::from_secs(2),
                     "{email} told busy after {waited:?}"
                 );
                 let message = resp["errors"][0]["message"].as_str().unwrap_or_default();
