@@ -13,10 +13,17 @@ use crate::error::{Error, Result};
 /// short enough that the answer, with its bookkeeping, reaches the client within 2 s.
 const QUEUE_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// How many hashes may wait per slot; past that a sign-in is told busy at once. At
+/// 20-50 ms a hash, a slot gets through about this many in the queue timeout, so a
+/// longer queue would only make more clients wait to be refused.
+const WAITING_PER_SLOT: usize = 32;
+
 /// Hashes and verifies passwords; clones share the bound.
 #[derive(Clone)]
 pub struct Hasher {
     slots: Arc<Semaphore>,
+    /// Places in the hasher, running or waiting: the queue's bound.
+    places: Arc<Semaphore>,
     jobs: std::sync::mpsc::Sender<Job>,
     /// A hash to verify against when the email is unknown, so that an unknown email
     /// costs the same as a wrong password.
@@ -94,20 +101,23 @@ impl Hasher {
         let concurrency = concurrency.max(1);
         Ok(Self {
             slots: Arc::new(Semaphore::new(concurrency)),
+            places: Arc::new(Semaphore::new(concurrency * (1 + WAITING_PER_SLOT))),
             jobs: start_workers(concurrency)?,
             dummy: Arc::new(dummy),
         })
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        const BUSY: Error = Error::Busy("too many sign-ins at once; retry in a moment");
+        let place = self.places.clone().try_acquire_owned().map_err(|_| BUSY)?;
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned())
             .await
-            .map_err(|_| Error::Busy("too many sign-ins at once; retry in a moment"))?
+            .map_err(|_| BUSY)?
             .map_err(|e| Error::Internal(e.to_string()))?;
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(job());
-            drop(permit);
+            drop((permit, place));
         });
         self.jobs
             .send(job)
@@ -164,6 +174,36 @@ mod tests {
             "{waited:?}"
         );
         held.await.unwrap().unwrap();
+        assert!(
+            !hasher.verify("password", None).await.unwrap(),
+            "free again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hash_finding_the_queue_full_is_told_busy_at_once() {
+        let hasher = Hasher::new(1).unwrap();
+        let queued: Vec<_> = (0..=WAITING_PER_SLOT)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move {
+                    hasher
+                        .run(|| std::thread::sleep(Duration::from_millis(20)))
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let started = Instant::now();
+        let outcome = hasher.verify("password", None).await;
+        assert!(matches!(outcome, Err(Error::Busy(_))), "not busy");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "it did not wait"
+        );
+        for job in queued {
+            job.await.unwrap().unwrap();
+        }
         assert!(
             !hasher.verify("password", None).await.unwrap(),
             "free again"

@@ -119,12 +119,8 @@ async fn members_page_newest_first_by_cursor(app: TestApp) {
 async fn page_size_is_validated_and_capped(app: TestApp) {
     let admin = app.admin().await;
     let role = app.admin_role_id().await;
-    let specs: Vec<String> = (0..105).map(|i| format!("p{i}@example.com")).collect();
-    let refs: Vec<(&str, &str, &str)> = specs
-        .iter()
-        .map(|e| (e.as_str(), "P", role.as_str()))
-        .collect();
-    app.add_members(&refs, None).await;
+    let emails: Vec<String> = (0..105).map(|i| format!("p{i}@example.com")).collect();
+    app.add_members_as(&emails, "P", &role).await;
     assert_eq!(
         page(&app, &admin, json!({ "first": 1000 })).await["nodes"]
             .as_array()

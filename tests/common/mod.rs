@@ -309,6 +309,18 @@ impl TestApp {
         ids
     }
 
+    /// Inserts members with these emails, one name and one role; returns their ids.
+    pub async fn add_members_as(
+        &self,
+        emails: &[impl AsRef<str>],
+        name: &str,
+        role_id: &str,
+    ) -> Vec<i64> {
+        let specs: Vec<(&str, &str, &str)> =
+            emails.iter().map(|e| (e.as_ref(), name, role_id)).collect();
+        self.add_members(&specs, None).await
+    }
+
     /// One member with a role, signed in; returns (member id, token).
     pub async fn member_with(&self, email: &str, role_id: &str) -> (i64, String) {
         let id = self
