@@ -183,14 +183,12 @@ mod tests {
     #[tokio::test]
     async fn a_hash_finding_the_queue_full_is_told_busy_at_once() {
         let hasher = Hasher::new(1).unwrap();
+        // The first holds the slot for a second; the rest fill the queue behind it.
         let queued: Vec<_> = (0..=WAITING_PER_SLOT)
-            .map(|_| {
+            .map(|i| {
                 let hasher = hasher.clone();
-                tokio::spawn(async move {
-                    hasher
-                        .run(|| std::thread::sleep(Duration::from_millis(20)))
-                        .await
-                })
+                let holds = Duration::from_millis(if i == 0 { 1000 } else { 0 });
+                tokio::spawn(async move { hasher.run(move || std::thread::sleep(holds)).await })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(10)).await;
