@@ -169,8 +169,9 @@ mod tests {
         let outcome = hasher.verify("password", None).await;
         let waited = started.elapsed();
         assert!(matches!(outcome, Err(Error::Busy(_))), "not busy");
+        // Told within 2 s, with time left for the answer's bookkeeping.
         assert!(
-            waited >= QUEUE_TIMEOUT && waited < QUEUE_TIMEOUT + Duration::from_millis(500),
+            waited >= QUEUE_TIMEOUT && waited < Duration::from_millis(1800),
             "{waited:?}"
         );
         held.await.unwrap().unwrap();
