@@ -167,16 +167,8 @@ impl TestApp {
     pub async fn with_state(&self, change: impl FnOnce(&mut AppState)) -> TestApp {
         let mut state = self.state.clone();
         change(&mut state);
-        let (base, server) = serve_with(state.clone(), &roster::http::HttpOptions::default()).await;
-        TestApp {
-            backend: self.backend,
-            base,
-            client: reqwest::Client::new(),
-            state,
-            clock: self.clock.clone(),
-            db: self.db.clone(),
-            server,
-        }
+        let options = roster::http::HttpOptions::default();
+        Self::serving(state, self.db.clone(), self.clock.clone(), &options).await
     }
 
     async fn on(db: Arc<TestDb>, clock: Arc<ManualClock>) -> TestApp {
@@ -192,6 +184,16 @@ impl TestApp {
         let state = roster::open(&db.url, pool_size, "http://frontend.test", clock.clone())
             .await
             .unwrap();
+        Self::serving(state, db, clock, options).await
+    }
+
+    /// Serves `state` (built on `db` and `clock`) on a port of its own.
+    async fn serving(
+        state: AppState,
+        db: Arc<TestDb>,
+        clock: Arc<ManualClock>,
+        options: &roster::http::HttpOptions,
+    ) -> TestApp {
         let (base, server) = serve_with(state.clone(), options).await;
         TestApp {
             backend: db_backend(&db),
