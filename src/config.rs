@@ -19,6 +19,8 @@
 //! | `ROSTER_MAX_FIELDS` | `--max-fields` | `400` | most fields in an operation, fragments expanded |
 //! | `ROSTER_HEADER_TIMEOUT_SECS` | `--header-timeout-secs` | `10` | longest a client may take to send request headers |
 //! | `ROSTER_MAX_CONNECTIONS` | `--max-connections` | `4096` | most connections open at once |
+//! | `ROSTER_MAX_CONNECTIONS_PER_ADDRESS` | `--max-connections-per-address` | `256` | most connections open at once from one client address; 0 = no cap (set it behind a proxy) |
+//! | `ROSTER_BODY_TIMEOUT_SECS` | `--body-timeout-secs` | `10` | longest a client may take to send a request's body |
 //! | `RUST_LOG` | | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -95,6 +97,16 @@ pub struct ServeArgs {
     /// Most connections open at once.
     #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value = "4096")]
     pub max_connections: String,
+    /// Most connections open at once from one client address; 0 for no cap.
+    #[arg(
+        long,
+        env = "ROSTER_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value = "256"
+    )]
+    pub max_connections_per_address: String,
+    /// Longest a client may take to send a request's body, in seconds.
+    #[arg(long, env = "ROSTER_BODY_TIMEOUT_SECS", default_value = "10")]
+    pub body_timeout_secs: String,
 }
 
 /// A configuration value that cannot be used; names the variable.
@@ -204,6 +216,12 @@ impl Config {
                     16,
                     1_000_000,
                 )?,
+                max_connections_per_address: number(
+                    "ROSTER_MAX_CONNECTIONS_PER_ADDRESS",
+                    &serve.max_connections_per_address,
+                    0,
+                    1_000_000,
+                )?,
                 ..Default::default()
             },
         })
@@ -223,6 +241,12 @@ fn http_options(serve: &ServeArgs) -> Result<crate::http::HttpOptions, ConfigErr
         request_timeout: std::time::Duration::from_secs(number(
             "ROSTER_REQUEST_TIMEOUT_SECS",
             &serve.request_timeout_secs,
+            1,
+            3600,
+        )? as u64),
+        body_timeout: std::time::Duration::from_secs(number(
+            "ROSTER_BODY_TIMEOUT_SECS",
+            &serve.body_timeout_secs,
             1,
             3600,
         )? as u64),

@@ -8,7 +8,6 @@ use async_graphql::{BatchRequest, BatchResponse, ServerError, ValidationMode};
 use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use std::time::Duration;
 
@@ -35,8 +34,10 @@ pub struct HttpOptions {
     pub limits: QueryLimits,
     /// Most operations in one JSON-array batch; 0 turns batches off.
     pub max_batch: usize,
-    /// Longest a request may run.
+    /// Longest a request may run, from its body's arrival to its answer.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's body.
+    pub body_timeout: Duration,
     /// Whether introspection answers.
     pub introspection: bool,
     /// Whether `GET /` serves GraphiQL.
@@ -51,6 +52,7 @@ impl Default for HttpOptions {
             limits: QueryLimits::default(),
             max_batch: 0,
             request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
             introspection: true,
             graphiql: true,
             cors_origins: Vec::new(),
@@ -68,6 +70,7 @@ struct Http {
     documents: Arc<Documents>,
     max_batch: usize,
     request_timeout: Duration,
+    body_timeout: Duration,
 }
 
 /// The router serving the whole API.
@@ -82,6 +85,7 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
         documents: Arc::default(),
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
+        body_timeout: options.body_timeout,
     };
     let mut router = Router::new()
         .route("/graphql", post(graphql))
@@ -162,40 +166,52 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-async fn graphql(
-    State(http): State<Http>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+/// The body of `request`, read within the body time limit.
+async fn read_body(http: &Http, request: axum::extract::Request) -> Result<Bytes, Response> {
+    use axum::extract::FromRequest;
+    match tokio::time::timeout(http.body_timeout, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let why = format!("the body exceeds the limit of {MAX_BODY_BYTES} bytes");
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", &why);
+            Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &why,
+            ))
         }
-        Err(e) => return refuse(e.status(), "BAD_REQUEST", &e.body_text()),
-    };
-    http.app
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if !is_json(&headers) {
-        return refuse(
+        Ok(Err(e)) => Err(refuse(e.status(), "BAD_REQUEST", &e.body_text())),
+        Err(_) => {
+            let why = format!(
+                "the body took longer than {} s to arrive (ROSTER_BODY_TIMEOUT_SECS)",
+                http.body_timeout.as_secs()
+            );
+            let mut response = refuse(StatusCode::REQUEST_TIMEOUT, "BODY_TIMEOUT", &why);
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(response)
+        }
+    }
+}
+
+/// The request's operations, once its body is known to be a GraphQL request within
+/// the batch limit.
+fn operations(
+    http: &Http,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<BatchRequest, Box<Response>> {
+    if !is_json(headers) {
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             "send the request as application/json",
-        );
+        )));
     }
-    let mut batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {e}"),
-            );
-        }
-    };
+    let batch: BatchRequest = serde_json::from_slice(body).map_err(|e| {
+        let why = format!("the body is not a GraphQL request: {e}");
+        Box::new(refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &why))
+    })?;
     if let BatchRequest::Batch(list) = &batch
         && (http.max_batch == 0 || list.len() > http.max_batch)
     {
@@ -204,10 +220,50 @@ async fn graphql(
             list.len(),
             http.max_batch
         );
-        return refuse(StatusCode::BAD_REQUEST, "BATCH_LIMIT_EXCEEDED", &why);
+        let refusal = refuse(StatusCode::BAD_REQUEST, "BATCH_LIMIT_EXCEEDED", &why);
+        return Err(Box::new(refusal));
     }
-    // Parsed and measured here, before the session is even looked up, so that an
-    // oversized operation costs nothing; the schema reuses the parsed document.
+    Ok(batch)
+}
+
+async fn graphql(
+    State(http): State<Http>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let body = match read_body(&http, request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    http.app
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let batch = match operations(&http, &headers, &body) {
+        Ok(batch) => batch,
+        Err(response) => return *response,
+    };
+    match tokio::time::timeout(http.request_timeout, answer(&http, batch, &headers, peer)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let why = format!(
+                "the request ran longer than {} s (ROSTER_REQUEST_TIMEOUT_SECS)",
+                http.request_timeout.as_secs()
+            );
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMEOUT", &why)
+        }
+    }
+}
+
+/// Prepares, authenticates and runs the operations of `batch`.
+async fn answer(
+    http: &Http,
+    mut batch: BatchRequest,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Response {
+    // Parsed and measured before the session is even looked up, so that an oversized
+    // operation costs nothing; the schema reuses the parsed document.
     let prepared: Vec<Result<Prepared, ServerError>> = batch
         .iter_mut()
         .map(|r| http.documents.prepare(r, &http.limits))
@@ -216,7 +272,7 @@ async fn graphql(
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
         return GraphQLResponse::from(response).into_response();
     }
-    let viewer = match bearer(&headers) {
+    let viewer = match bearer(headers) {
         Some(token) => match Viewer::from_token(&http.app, token).await {
             Ok(v) => v,
             Err(e) => return error_response(e),
@@ -250,35 +306,24 @@ async fn graphql(
         }
         response
     };
-    let run = async move {
-        match batch {
-            BatchRequest::Single(r) => {
-                let prepared = prepared
-                    .into_iter()
-                    .next()
-                    .unwrap_or(Ok(Prepared::default()));
-                BatchResponse::Single(execute(r, prepared).await)
+    let response = match batch {
+        BatchRequest::Single(r) => {
+            let prepared = prepared
+                .into_iter()
+                .next()
+                .unwrap_or(Ok(Prepared::default()));
+            BatchResponse::Single(execute(r, prepared).await)
+        }
+        // One after another, in order, as a client that batches expects.
+        BatchRequest::Batch(list) => {
+            let mut responses = Vec::with_capacity(list.len());
+            for (r, prepared) in list.into_iter().zip(prepared) {
+                responses.push(execute(r, prepared).await);
             }
-            // One after another, in order, as a client that batches expects.
-            BatchRequest::Batch(list) => {
-                let mut responses = Vec::with_capacity(list.len());
-                for (r, prepared) in list.into_iter().zip(prepared) {
-                    responses.push(execute(r, prepared).await);
-                }
-                BatchResponse::Batch(responses)
-            }
+            BatchResponse::Batch(responses)
         }
     };
-    match tokio::time::timeout(http.request_timeout, run).await {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
-        Err(_) => {
-            let why = format!(
-                "the request ran longer than {} s (ROSTER_REQUEST_TIMEOUT_SECS)",
-                http.request_timeout.as_secs()
-            );
-            refuse(StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMEOUT", &why)
-        }
-    }
+    GraphQLResponse::from(response).into_response()
 }
 
 /// A GraphQL response carrying only `e`, mapped like every other error.

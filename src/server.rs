@@ -1,11 +1,13 @@
-//! The accept loop: HTTP/1 and HTTP/2 connections with a header read timeout, a cap
-//! on open connections, and a graceful stop.
+//! The accept loop: HTTP/1 and HTTP/2 connections with a header read timeout, caps
+//! on open connections in all and per client address, and a graceful stop.
 //!
 //! `axum::serve` sets no header timeout, so a client trickling headers byte by byte
 //! would hold its connection (and a file descriptor) forever.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,6 +28,9 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// Most connections open at once; more are closed on arrival.
     pub max_connections: usize,
+    /// Most connections open at once from one client address; 0 for no cap (behind a
+    /// proxy every client has the proxy's address).
+    pub max_connections_per_address: usize,
     /// Longest in-flight requests may take to finish once a stop is asked.
     pub drain_timeout: Duration,
 }
@@ -35,6 +40,7 @@ impl Default for ServerLimits {
         ServerLimits {
             header_timeout: Duration::from_secs(10),
             max_connections: 4096,
+            max_connections_per_address: 256,
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -56,6 +62,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(Mutex::new(HashMap::new()));
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -74,6 +81,10 @@ pub async fn serve(
                     tracing::warn!(%peer, "too many open connections; closing a new one");
                     continue;
                 };
+                let Some(share) = Share::take(&per_address, peer.ip(), limits.max_connections_per_address) else {
+                    tracing::debug!(%peer, "too many open connections from this address; closing a new one");
+                    continue;
+                };
                 let router = router.clone();
                 let service = tower::service_fn(move |mut request: hyper::Request<Incoming>| {
                     request.extensions_mut().insert(ConnectInfo(peer));
@@ -85,7 +96,7 @@ pub async fn serve(
                     if let Err(e) = connection.await {
                         tracing::debug!(error = %e, %peer, "connection ended with an error");
                     }
-                    drop(slot);
+                    drop((slot, share));
                 });
             }
             () = &mut stop => break,
@@ -97,5 +108,43 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("some requests were still running at the end of the drain timeout");
+    }
+}
+
+/// Open connections by client address.
+type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One open connection counted against its address; dropping it gives the place back.
+struct Share {
+    counts: PerAddress,
+    ip: IpAddr,
+}
+
+impl Share {
+    /// A place for one more connection from `ip`, unless it holds `cap` already
+    /// (`cap` 0: no cap).
+    fn take(counts: &PerAddress, ip: IpAddr, cap: usize) -> Option<Share> {
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let open = map.entry(ip).or_insert(0);
+        if cap != 0 && *open >= cap {
+            return None;
+        }
+        *open += 1;
+        Some(Share {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = map.get_mut(&self.ip) {
+            *open -= 1;
+            if *open == 0 {
+                map.remove(&self.ip);
+            }
+        }
     }
 }

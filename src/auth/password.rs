@@ -18,6 +18,16 @@ const QUEUE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// longer queue would only make more clients wait to be refused.
 const WAITING_PER_SLOT: usize = 32;
 
+/// Marks a stored password hash that no password matches: a reset by link ends the
+/// old password at once, before the member has chosen a new one. The hash after it is
+/// kept, so the new password can still be told apart from the old one.
+pub const DISABLED: char = '!';
+
+/// The hash a disabled password hash keeps after [`DISABLED`], or `hash` itself.
+pub fn without_disabled(hash: &str) -> &str {
+    hash.strip_prefix(DISABLED).unwrap_or(hash)
+}
+
 /// Hashes and verifies passwords; clones share the bound.
 #[derive(Clone)]
 pub struct Hasher {
@@ -133,9 +143,10 @@ impl Hasher {
         self.run(move || hash_now(&password)).await?
     }
 
-    /// Whether `password` matches `hash`; with `None`, checks against a dummy hash
-    /// (taking the same time) and returns false.
+    /// Whether `password` matches `hash`; with `None` or a hash marked [`DISABLED`],
+    /// checks against a dummy hash (taking the same time) and returns false.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
+        let hash = hash.filter(|h| !h.starts_with(DISABLED));
         let (password, known) = (password.to_owned(), hash.is_some());
         let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), str::to_owned);
         let ok = self

@@ -55,6 +55,7 @@ diesel::table! {
         session_ttl_minutes -> Integer,
         updated_at -> Timestamp,
         reset_password_valid_hours -> Integer,
+        default_password_set_by -> Nullable<BigInt>,
     }
 }
 
@@ -73,6 +74,7 @@ diesel::table! {
         accepted_by -> Nullable<BigInt>,
         accepted_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        issued_by -> Nullable<BigInt>,
     }
 }
 

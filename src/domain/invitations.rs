@@ -7,13 +7,15 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::Conn;
+use crate::db::MemberWriteLock;
 use crate::db::schema::{invitations, members, roles, sessions};
 use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{self as member_rows, Member, NewMember};
 use crate::domain::roles::Role;
+use crate::domain::roles::locked;
 use crate::domain::sessions::NewSession;
 use crate::domain::signin::IssuedSession;
-use crate::domain::{Actor, settings, throttle, validate};
+use crate::domain::{Actor, PermissionSet, settings, throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::{transaction, with_conn};
@@ -57,9 +59,17 @@ pub struct Invitation {
     pub accepted_at: Option<NaiveDateTime>,
     /// When it was revoked.
     pub revoked_at: Option<NaiveDateTime>,
+    /// Who issued the current link: the creator, or whoever reissued it last.
+    pub issued_by: Option<i64>,
 }
 
 impl Invitation {
+    /// Who issued the link in use: the link works only while they may grant its role,
+    /// and they become the new member's inviter.
+    pub fn issuer(&self) -> i64 {
+        self.issued_by.unwrap_or(self.created_by)
+    }
+
     /// The status as of `now`.
     pub fn status(&self, now: NaiveDateTime) -> InvitationStatus {
         match self.status.as_str() {
@@ -83,6 +93,24 @@ struct NewInvitation<'a> {
     expires_at: NaiveDateTime,
     created_by: i64,
     created_at: NaiveDateTime,
+    issued_by: Option<i64>,
+}
+
+/// The permissions of member `$issuer`'s role if they are active: what an invitation
+/// they issued may grant.
+macro_rules! issuer_permissions {
+    ($c:expr, $issuer:expr) => {
+        members::table
+            .inner_join(roles::table)
+            .filter(members::id.eq($issuer))
+            .filter(members::status.eq("ACTIVE"))
+            .select(roles::permissions)
+            .first::<String>($c)
+            .await
+            .optional()?
+            .map(|p| PermissionSet::from_db(&p))
+            .unwrap_or_default()
+    };
 }
 
 fn link(state: &AppState, secret: &str) -> String {
@@ -138,12 +166,7 @@ pub async fn invite(
             .await?
             .is_some()
     {
-        return Err(Rejection::new(
-            ErrorCode::NameTaken,
-            "a member with this email exists already",
-        )
-        .on(&["email"])
-        .into());
+        return Err(email_taken());
     }
     let (now, secret) = (state.clock.now(), token::generate());
     let new = NewInvitation {
@@ -156,8 +179,12 @@ pub async fn invite(
         expires_at: now + chrono::Duration::days(i64::from(validity_days)),
         created_by: actor.member_id,
         created_at: now,
+        issued_by: Some(actor.member_id),
     };
     let invitation = transaction!(&mut conn, |c| {
+        // A role deleted since it was read is not found, instead of failing the insert.
+        c.lock_member_writes().await?;
+        locked!(c, role.id, "roleId");
         let invitation = diesel::insert_into(invitations::table)
             .values(&new)
             .returning(Invitation::as_returning())
@@ -247,31 +274,33 @@ pub async fn count(
 }
 
 /// The invitation behind `secret` and its role, if it can be accepted now: pending,
-/// unexpired, and created by a member who is still active.
+/// unexpired, and issued by a member who is still active and holds every permission
+/// of its role. [`accept`] checks the same again inside its transaction.
 pub async fn acceptable(
     conn: &mut Conn,
     secret: &str,
     now: NaiveDateTime,
 ) -> Result<Option<(Invitation, Role)>> {
     let hash = token::hash(secret);
-    Ok(with_conn!(conn, |c| {
-        invitations::table
+    with_conn!(conn, |c| {
+        let found: Option<(Invitation, Role)> = invitations::table
             .inner_join(roles::table)
             .filter(invitations::token_hash.eq(&hash))
             .filter(invitations::status.eq("PENDING"))
             .filter(invitations::expires_at.gt(now))
-            .filter(
-                invitations::created_by.eq_any(
-                    members::table
-                        .select(members::id)
-                        .filter(members::status.eq("ACTIVE")),
-                ),
-            )
             .select((Invitation::as_select(), Role::as_select()))
             .first(c)
             .await
-            .optional()
-    })?)
+            .optional()?;
+        let Some((invitation, role)) = found else {
+            return Ok(None);
+        };
+        let held = issuer_permissions!(c, invitation.issuer());
+        Ok::<_, Error>(
+            held.covers(role.permissions())
+                .then_some((invitation, role)),
+        )
+    })
 }
 
 /// [`acceptable`], counted against the caller's address: a token that turns out valid
@@ -291,6 +320,15 @@ pub async fn guarded(
     Ok(found)
 }
 
+fn email_taken() -> Error {
+    Rejection::new(
+        ErrorCode::NameTaken,
+        "a member with this email exists already",
+    )
+    .on(&["email"])
+    .into()
+}
+
 /// What someone signing up through an invitation enters.
 pub struct SignUp<'a> {
     /// The secret from the link.
@@ -303,12 +341,38 @@ pub struct SignUp<'a> {
     pub password: &'a str,
 }
 
+/// Marks the claim's invitation accepted if its link is still the pending one;
+/// `TOKEN_INVALID` otherwise.
+macro_rules! claim_invitation {
+    ($c:expr, $claim:expr) => {
+        diesel::update(
+            invitations::table
+                .find($claim.invitation_id)
+                .filter(invitations::token_hash.eq(&$claim.token_hash))
+                .filter(invitations::status.eq("PENDING"))
+                .filter(invitations::expires_at.gt($claim.now)),
+        )
+        .set((
+            invitations::status.eq("ACCEPTED"),
+            invitations::accepted_at.eq(Some($claim.now)),
+        ))
+        .returning(Invitation::as_returning())
+        .get_result::<Invitation>($c)
+        .await
+        .optional()?
+        .ok_or_else(token_invalid)?
+    };
+}
+
 /// Creates the member an invitation asks for and signs them in; the link works once,
-/// even when many requests use it at the same moment.
+/// even when many requests use it at the same moment, and only while its issuer may
+/// still grant its role.
 pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Result<IssuedSession> {
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
-    let (invitation, role) = guarded(&mut conn, input.token, origin, now)
+    let key = throttle::token_key(origin.ip.as_deref());
+    throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
+    let (invitation, _) = acceptable(&mut conn, input.token, now)
         .await?
         .ok_or_else(token_invalid)?;
     let email = validate::email(input.email).map_err(|r| r.on(&["email"]))?;
@@ -324,6 +388,15 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         .on(&["email"])
         .into());
     }
+    // Before hashing, and still counted: an unbound link must not be an oracle of
+    // who is a member, one free argon2 run per guess.
+    if member_rows::find_by_email(&mut conn, &email)
+        .await?
+        .is_some()
+    {
+        return Err(email_taken());
+    }
+    throttle::refund(&mut conn, &key).await?;
     let name =
         validate::label(input.name, "name", member_rows::NAME_MAX).map_err(|r| r.on(&["name"]))?;
     let settings = settings::get(&mut conn).await?;
@@ -331,38 +404,35 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
     crate::domain::signin::check_new_password(state, &settings, input.password, None, "password")
         .await?;
     let hash = state.hasher.hash(input.password).await?;
-    let (secret, session_secret) = (token::hash(input.token), token::generate());
-    let new_member = NewMember {
+    let claim = Claim {
+        invitation_id: invitation.id,
+        token_hash: token::hash(input.token),
+        email_key: validate::key(&email),
+        search_key: member_rows::search_key(&email, &name),
         email: &email,
-        email_key: &validate::key(&email),
         name: &name,
-        search_key: &member_rows::search_key(&email, &name),
-        role_id: role.id,
-        status: "ACTIVE",
         password_hash: &hash,
-        must_change_password: false,
-        invited_by: Some(invitation.created_by),
-        created_at: now,
-        updated_at: now,
+        session_hash: String::new(),
+        session_secret: token::generate(),
+        ttl: settings.session_ttl(),
+        now,
+    };
+    let claim = Claim {
+        session_hash: token::hash(&claim.session_secret),
+        ..claim
     };
     let mut conn = state.pool.get().await?;
     let member = transaction!(&mut conn, |c| {
-        let claimed = diesel::update(
-            invitations::table
-                .find(invitation.id)
-                .filter(invitations::token_hash.eq(&secret))
-                .filter(invitations::status.eq("PENDING"))
-                .filter(invitations::expires_at.gt(now)),
-        )
-        .set((
-            invitations::status.eq("ACCEPTED"),
-            invitations::accepted_at.eq(Some(now)),
-        ))
-        .execute(c)
-        .await?;
-        if claimed != 1 {
+        // Held by editPermission, freeze, updateRole and deleteRole: the issuer and
+        // the role read below stay as read until commit.
+        c.lock_member_writes().await?;
+        let invitation = claim_invitation!(c, claim);
+        let role = locked!(c, invitation.role_id, "token");
+        let issuer = invitation.issuer();
+        if !issuer_permissions!(c, issuer).covers(role.permissions()) {
             return Err(token_invalid());
         }
+        let new_member = claim.member(role.id, issuer);
         let member: Member = diesel::insert_into(members::table)
             .values(&new_member)
             .returning(Member::as_returning())
@@ -373,17 +443,11 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
             .set(invitations::accepted_by.eq(Some(member.id)))
             .execute(c)
             .await?;
-        let session = NewSession {
-            token_hash: &token::hash(&session_secret),
-            member_id: member.id,
-            created_at: now,
-            expires_at: now + settings.session_ttl(),
-        };
         diesel::insert_into(sessions::table)
-            .values(&session)
+            .values(&claim.session(member.id))
             .execute(c)
             .await?;
-        let details = json!({ "invitationId": invitation.id.to_string(), "invitedBy": invitation.created_by.to_string(), "roleName": role.name });
+        let details = json!({ "invitationId": invitation.id.to_string(), "invitedBy": issuer.to_string(), "roleName": role.name });
         let event = Event {
             action: AuditAction::InvitationAccepted,
             target_member: Some(member.id),
@@ -394,10 +458,52 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         Ok::<_, Error>(member)
     })?;
     Ok(IssuedSession {
-        token: session_secret,
-        expires_at: now + settings.session_ttl(),
+        token: claim.session_secret,
+        expires_at: now + claim.ttl,
         member,
     })
+}
+
+/// What accepting writes, prepared before its transaction.
+struct Claim<'a> {
+    invitation_id: i64,
+    token_hash: String,
+    email: &'a str,
+    email_key: String,
+    name: &'a str,
+    search_key: String,
+    password_hash: &'a str,
+    session_secret: String,
+    session_hash: String,
+    ttl: chrono::Duration,
+    now: NaiveDateTime,
+}
+
+impl Claim<'_> {
+    fn member(&self, role_id: i64, invited_by: i64) -> NewMember<'_> {
+        NewMember {
+            email: self.email,
+            email_key: &self.email_key,
+            name: self.name,
+            search_key: &self.search_key,
+            role_id,
+            status: "ACTIVE",
+            password_hash: self.password_hash,
+            must_change_password: false,
+            invited_by: Some(invited_by),
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+
+    fn session(&self, member_id: i64) -> NewSession<'_> {
+        NewSession {
+            token_hash: &self.session_hash,
+            member_id,
+            created_at: self.now,
+            expires_at: self.now + self.ttl,
+        }
+    }
 }
 
 /// The invitation `id` if the actor may manage it and it is not yet used or revoked.
@@ -407,6 +513,16 @@ async fn manageable(conn: &mut Conn, actor: &Actor, id: Option<i64>) -> Result<I
         Some(id) => find(conn, id).await?.ok_or_else(not_found)?,
         None => return Err(not_found().into()),
     };
+    // Without MEMBERS_VIEW one sees only one's own invitations: another's id answers
+    // like an unknown one, so probing ids tells nothing of their state.
+    let own = [invitation.created_by, invitation.issuer()].contains(&actor.member_id);
+    if !own
+        && !actor
+            .permissions
+            .contains(crate::domain::Permission::MembersView)
+    {
+        return Err(not_found().into());
+    }
     let role = crate::domain::roles::find(conn, invitation.role_id)
         .await?
         .ok_or_else(|| Error::Internal("invitation without role".into()))?;
@@ -440,6 +556,7 @@ pub async fn reissue(
         .set((
             invitations::token_hash.eq(&hash),
             invitations::expires_at.eq(expires_at),
+            invitations::issued_by.eq(Some(actor.member_id)),
         ))
         .returning(Invitation::as_returning())
         .get_result(c)

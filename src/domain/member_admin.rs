@@ -6,18 +6,20 @@
 //! version). Acts that can remove an active administrator hold the member write lock
 //! and count the remaining ones inside the transaction.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use crate::auth::token;
-use crate::db::schema::{invitations, members, sessions};
+use crate::db::schema::{
+    invitations, members, roles as roles_table, sessions, settings as settings_table,
+};
 use crate::db::{Conn, MemberWriteLock};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
-use crate::domain::{Actor, settings, validate};
+use crate::domain::{Actor, PermissionSet, settings, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::transaction;
@@ -197,6 +199,8 @@ async fn edit_permission_once(
     };
     let member = transaction!(&mut conn, |c| {
         c.lock_member_writes().await?;
+        // deleteRole holds the same lock: a role deleted since it was read is not found.
+        crate::domain::roles::locked!(c, new_role.id, "roleId");
         if demotes_admin && other_active_admins!(c, member.id, old_role.id) == 0 {
             return Err(last_administrator());
         }
@@ -254,6 +258,9 @@ async fn freeze_once(
             members::status.eq("FROZEN"),
             members::frozen_at.eq(Some(now)),
             members::frozen_reason.eq(reason.clone()),
+            // Outstanding reset links die with the sessions: recovering does not revive them.
+            members::reset_token_hash.eq(None::<String>),
+            members::reset_expires_at.eq(None::<chrono::NaiveDateTime>),
         );
         let updated = update_member!(c, member, now, changes);
         diesel::delete(sessions::table.filter(sessions::member_id.eq(member.id)))
@@ -356,106 +363,182 @@ pub struct ResetOutcome {
 /// How long a reset link works.
 const RESET_LINK_VALID_HOURS: i64 = 1;
 
-/// What a reset writes: the new password hash and its deadline, or the link's token hash.
-struct ResetWrite {
-    password: Option<(String, NaiveDateTime)>,
-    link: Option<(String, NaiveDateTime)>,
+/// What a reset hands over and stores, prepared before its transaction (hashing is
+/// slow): the default password is read inside it.
+enum ResetSecret {
+    Default,
+    Temporary { password: String, hash: String },
+    Link { secret: String },
 }
 
-/// Resets a member's password; every mode requires a change at next sign-in, ends all
-/// the member's sessions and kills earlier reset links.
+impl ResetSecret {
+    async fn new(state: &AppState, mode: ResetMode) -> Result<Self> {
+        Ok(match mode {
+            ResetMode::DefaultPassword => ResetSecret::Default,
+            ResetMode::TemporaryPassword => {
+                let password = token::random_password();
+                let hash = state.hasher.hash(&password).await?;
+                ResetSecret::Temporary { password, hash }
+            }
+            ResetMode::ResetLink => ResetSecret::Link {
+                secret: token::generate(),
+            },
+        })
+    }
+
+    fn mode_name(&self) -> &'static str {
+        match self {
+            ResetSecret::Default => "DEFAULT_PASSWORD",
+            ResetSecret::Temporary { .. } => "TEMPORARY_PASSWORD",
+            ResetSecret::Link { .. } => "RESET_LINK",
+        }
+    }
+}
+
+fn no_default_password() -> Error {
+    Rejection::new(
+        ErrorCode::NoDefaultPassword,
+        "no default password is configured in the security settings",
+    )
+    .on(&["mode"])
+    .into()
+}
+
+fn default_setter_lacks(role: &Role) -> Error {
+    Rejection::new(
+        ErrorCode::PrivilegeEscalation,
+        format!(
+            "the default password was set by someone who does not hold every permission of \
+             the role {}; reset with TEMPORARY_PASSWORD or RESET_LINK",
+            role.name
+        ),
+    )
+    .on(&["mode"])
+    .into()
+}
+
+/// Resets a member's password; every mode ends the old password and every session
+/// of the member, kills earlier reset links and requires a change at next sign-in.
+/// The write is conditional on the member's version as checked, like the other acts.
 pub async fn reset_password(
     state: &AppState,
     actor: &Actor,
     member_id: Option<i64>,
     mode: ResetMode,
+    expected_version: Option<i32>,
+) -> Result<ResetOutcome> {
+    retrying!(
+        expected_version,
+        reset_password_once(state, actor, member_id, mode, expected_version)
+    )
+}
+
+async fn reset_password_once(
+    state: &AppState,
+    actor: &Actor,
+    member_id: Option<i64>,
+    mode: ResetMode,
+    expected_version: Option<i32>,
 ) -> Result<ResetOutcome> {
     let mut conn = state.pool.get().await?;
-    let (member, _) = target(&mut conn, actor, member_id, None).await?;
-    let settings = settings::get(&mut conn).await?;
+    let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
     drop(conn);
+    let secret = ResetSecret::new(state, mode).await?;
     let now = state.clock.now();
-    let deadline = now + chrono::Duration::hours(i64::from(settings.reset_password_valid_hours));
-    let mut outcome = ResetOutcome {
-        member,
-        temporary_password: None,
-        reset_link: None,
+    let link_hash = match &secret {
+        ResetSecret::Link { secret } => Some(token::hash(secret)),
+        _ => None,
     };
-    let write = match mode {
-        ResetMode::DefaultPassword => {
-            let hash = settings.default_password_hash.ok_or_else(|| {
-                Rejection::new(
-                    ErrorCode::NoDefaultPassword,
-                    "no default password is configured in the security settings",
-                )
-                .on(&["mode"])
-            })?;
-            ResetWrite {
-                password: Some((hash, deadline)),
-                link: None,
-            }
-        }
-        ResetMode::TemporaryPassword => {
-            let password = token::random_password();
-            let hash = state.hasher.hash(&password).await?;
-            outcome.temporary_password = Some(password);
-            ResetWrite {
-                password: Some((hash, deadline)),
-                link: None,
-            }
-        }
-        ResetMode::ResetLink => {
-            let secret = token::generate();
-            outcome.reset_link = Some(format!("{}/reset-password/{secret}", state.public_url));
-            ResetWrite {
-                password: None,
-                link: Some((
-                    token::hash(&secret),
-                    now + chrono::Duration::hours(RESET_LINK_VALID_HOURS),
-                )),
-            }
-        }
-    };
-    let mode_name = match mode {
-        ResetMode::DefaultPassword => "DEFAULT_PASSWORD",
-        ResetMode::TemporaryPassword => "TEMPORARY_PASSWORD",
-        ResetMode::ResetLink => "RESET_LINK",
-    };
-    let id = outcome.member.id;
+    let link_expires = link_hash
+        .as_ref()
+        .map(|_| now + chrono::Duration::hours(RESET_LINK_VALID_HOURS));
+    let event = Event::member(
+        AuditAction::MemberPasswordReset,
+        member.id,
+        json!({ "mode": secret.mode_name() }),
+    );
     let mut conn = state.pool.get().await?;
-    outcome.member = transaction!(&mut conn, |c| {
-        let target = members::table.find(id);
-        if let Some((hash, expires)) = &write.password {
-            diesel::update(target)
-                .set((
-                    members::password_hash.eq(hash),
-                    members::password_expires_at.eq(Some(*expires)),
-                ))
-                .execute(c)
-                .await?;
-        }
-        let (link_hash, link_expires) = write.link.clone().unzip();
-        let updated = diesel::update(target)
-            .set((
-                members::must_change_password.eq(true),
-                members::reset_token_hash.eq(link_hash),
-                members::reset_expires_at.eq(link_expires),
-                members::updated_at.eq(now),
-                members::version.eq(members::version + 1),
-            ))
-            .returning(Member::as_returning())
-            .get_result(c)
+    let updated = transaction!(&mut conn, |c| {
+        let settings: settings::Settings = settings_table::table
+            .find(1)
+            .select(settings::Settings::as_select())
+            .first(c)
             .await?;
-        diesel::delete(sessions::table.filter(sessions::member_id.eq(id)))
+        let password = match &secret {
+            ResetSecret::Default => {
+                let hash = settings
+                    .default_password_hash
+                    .clone()
+                    .ok_or_else(no_default_password)?;
+                // Whoever set it must still be active and hold the target's permissions:
+                // the default password is a credential for every account reset to it.
+                let setter: Option<String> = match settings.default_password_set_by {
+                    Some(id) => members::table
+                        .inner_join(roles_table::table)
+                        .filter(members::id.eq(id))
+                        .filter(members::status.eq("ACTIVE"))
+                        .select(roles_table::permissions)
+                        .first(c)
+                        .await
+                        .optional()?,
+                    None => None,
+                };
+                let held = setter.as_deref().map(PermissionSet::from_db);
+                if !held.is_some_and(|held| held.covers(role.permissions())) {
+                    return Err(default_setter_lacks(&role));
+                }
+                Some(hash)
+            }
+            ResetSecret::Temporary { hash, .. } => Some(hash.clone()),
+            ResetSecret::Link { .. } => None,
+        };
+        let expires = password
+            .as_ref()
+            .map(|_| now + chrono::Duration::hours(i64::from(settings.reset_password_valid_hours)));
+        let changes = (
+            members::password_expires_at.eq(expires),
+            members::must_change_password.eq(true),
+            members::reset_token_hash.eq(link_hash.clone()),
+            members::reset_expires_at.eq(link_expires),
+        );
+        let updated = update_member!(c, member, now, changes);
+        let row = members::table.find(member.id);
+        match password {
+            Some(hash) => {
+                diesel::update(row)
+                    .set(members::password_hash.eq(hash))
+                    .execute(c)
+                    .await?
+            }
+            // The old password ends now, not when the link is used.
+            None => {
+                let disabled = crate::auth::password::DISABLED.to_string();
+                diesel::update(row.filter(members::password_hash.not_like(format!("{disabled}%"))))
+                    .set(
+                        members::password_hash
+                            .eq(disabled.into_sql::<Text>().concat(members::password_hash)),
+                    )
+                    .execute(c)
+                    .await?
+            }
+        };
+        diesel::delete(sessions::table.filter(sessions::member_id.eq(member.id)))
             .execute(c)
             .await?;
-        let event = Event::member(
-            AuditAction::MemberPasswordReset,
-            id,
-            json!({ "mode": mode_name }),
-        );
         audit::insert(&actor.origin, event, now).execute(c).await?;
         Ok::<_, Error>(updated)
     })?;
-    Ok(outcome)
+    let (temporary_password, reset_link) = match secret {
+        ResetSecret::Default => (None, None),
+        ResetSecret::Temporary { password, .. } => (Some(password), None),
+        ResetSecret::Link { secret } => (
+            None,
+            Some(format!("{}/reset-password/{secret}", state.public_url)),
+        ),
+    };
+    Ok(ResetOutcome {
+        member: updated,
+        temporary_password,
+        reset_link,
+    })
 }

@@ -36,11 +36,12 @@ impl MemberFilter {
     /// Validates and normalises the raw search text.
     pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
         let s = raw.trim();
-        if s.chars().count() > SEARCH_MAX || s.chars().any(char::is_control) {
-            return Err(Rejection::new(
-                ErrorCode::InvalidInput,
-                format!("search must be at most {SEARCH_MAX} characters"),
-            ));
+        let refuse = |why: String| Err(Rejection::new(ErrorCode::InvalidInput, why));
+        if s.chars().any(char::is_control) {
+            return refuse("search must not contain control characters".to_owned());
+        }
+        if s.chars().count() > SEARCH_MAX {
+            return refuse(format!("search must be at most {SEARCH_MAX} characters"));
         }
         Ok((!s.is_empty()).then(|| s.to_lowercase()))
     }

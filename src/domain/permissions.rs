@@ -48,11 +48,20 @@ impl Permission {
         }
     }
 
+    /// The permission's own bit: an exhaustive match, so a new permission cannot
+    /// share another's bit (a lookup in [`Permission::ALL`] fell back to bit 0).
     fn bit(self) -> u16 {
-        1 << Permission::ALL
-            .iter()
-            .position(|p| *p == self)
-            .unwrap_or_default()
+        let position = match self {
+            Permission::MembersView => 0,
+            Permission::MembersInvite => 1,
+            Permission::MembersEditPermission => 2,
+            Permission::MembersFreeze => 3,
+            Permission::MembersResetPassword => 4,
+            Permission::RolesManage => 5,
+            Permission::SecuritySettingsManage => 6,
+            Permission::AuditLogView => 7,
+        };
+        1 << position
     }
 }
 
@@ -119,6 +128,25 @@ mod tests {
         assert_eq!(set.to_db(), "MEMBERS_VIEW,AUDIT_LOG_VIEW");
         assert_eq!(PermissionSet::from_db(&set.to_db()), set);
         assert_eq!(PermissionSet::from_db(""), PermissionSet::default());
+    }
+
+    #[test]
+    fn every_permission_has_a_bit_of_its_own_and_is_listed() {
+        let mut seen = 0u16;
+        for p in Permission::ALL {
+            assert_eq!(p.bit().count_ones(), 1, "{p:?}");
+            assert_eq!(seen & p.bit(), 0, "{p:?} shares a bit");
+            seen |= p.bit();
+            let alone: PermissionSet = [p].into_iter().collect();
+            assert_eq!(alone.to_vec(), vec![p]);
+            assert_eq!(PermissionSet::from_db(p.name()), alone, "{p:?}");
+            for other in Permission::ALL.into_iter().filter(|o| *o != p) {
+                assert!(!alone.contains(other), "{p:?} implies {other:?}");
+            }
+        }
+        // ALL lists every variant: the bits of the exhaustive match fill 0..len.
+        assert_eq!(seen, (1u16 << Permission::ALL.len()) - 1);
+        assert_eq!(PermissionSet::all().to_vec(), Permission::ALL.to_vec());
     }
 
     #[test]

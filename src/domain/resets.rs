@@ -53,7 +53,7 @@ pub async fn complete(
         state,
         &settings,
         new_password,
-        Some(&current_hash),
+        Some(crate::auth::password::without_disabled(&current_hash)),
         "newPassword",
     )
     .await?;

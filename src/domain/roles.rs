@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::Conn;
 use crate::db::schema::{invitations, member_counts, members, roles};
+use crate::db::{Conn, MemberWriteLock};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
 use crate::domain::{Actor, Permission, PermissionSet};
@@ -101,7 +101,7 @@ fn escalation() -> Rejection {
     )
 }
 
-fn not_found(field: &str) -> Rejection {
+pub(crate) fn not_found(field: &str) -> Rejection {
     Rejection::new(ErrorCode::NotFound, "no such role").on(&[field])
 }
 
@@ -143,6 +143,22 @@ pub async fn require(conn: &mut Conn, id: Option<i64>, field: &str) -> Result<Ro
     };
     Ok(found.ok_or_else(|| not_found(field))?)
 }
+
+/// The role `$id` as it is inside the transaction on `$c`, or `NOT_FOUND` on
+/// `$field`. Run after [`crate::db::MemberWriteLock::lock_member_writes`], which
+/// `delete` and `update` take too, so the role cannot change before commit.
+macro_rules! locked {
+    ($c:expr, $id:expr, $field:expr) => {
+        $crate::db::schema::roles::table
+            .find($id)
+            .select($crate::domain::roles::Role::as_select())
+            .first::<$crate::domain::roles::Role>($c)
+            .await
+            .optional()?
+            .ok_or_else(|| $crate::domain::roles::not_found($field))?
+    };
+}
+pub(crate) use locked;
 
 /// How many members hold each of the given roles (roles nobody holds are left out).
 pub async fn member_counts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, i64>> {
@@ -293,13 +309,11 @@ pub async fn update(
         updated_at: Some(now),
     };
     transaction!(conn, |c| {
-        let before: Role = roles::table
-            .find(id)
-            .select(Role::as_select())
-            .first(c)
-            .await
-            .optional()?
-            .ok_or_else(|| not_found("id"))?;
+        // Narrowing a role changes what its members may grant: acts that check a
+        // member's permissions inside their transaction (accepting an invitation) hold
+        // the same lock.
+        c.lock_member_writes().await?;
+        let before = locked!(c, id, "id");
         check_update(&before, actor.permissions, &changes)?;
         let after = diesel::update(roles::table.find(id))
             .set(&changes)
@@ -326,10 +340,8 @@ fn check_update(role: &Role, caller: PermissionSet, changes: &RoleChanges) -> Re
         .map(PermissionSet::from_db)
         .unwrap_or(role.permissions());
     if role.built_in {
-        let renamed = changes
-            .name_key
-            .as_ref()
-            .is_some_and(|k| *k != role.name_key);
+        // Compared as written: a change of case is a rename too.
+        let renamed = changes.name.as_ref().is_some_and(|n| *n != role.name);
         if renamed || after != PermissionSet::all() {
             let field = if renamed { "name" } else { "permissions" };
             return Err(Rejection::new(
@@ -364,13 +376,10 @@ pub async fn delete(
         .into());
     }
     transaction!(conn, |c| {
-        let role: Role = roles::table
-            .find(id)
-            .select(Role::as_select())
-            .first(c)
-            .await
-            .optional()?
-            .ok_or_else(|| not_found("id"))?;
+        // Acts that write a role id (invite, accept, editPermission) hold the same
+        // lock and read the role after it: they see it whole or not at all.
+        c.lock_member_writes().await?;
+        let role = locked!(c, id, "id");
         if role.built_in {
             return Err(Rejection::new(
                 ErrorCode::BuiltInRole,
@@ -384,13 +393,7 @@ pub async fn delete(
         }
         let mut moved = 0;
         if let Some(target) = reassign_to {
-            let target: Role = roles::table
-                .find(target)
-                .select(Role::as_select())
-                .first(c)
-                .await
-                .optional()?
-                .ok_or_else(|| not_found("reassignTo"))?;
+            let target = locked!(c, target, "reassignTo");
             if !actor.permissions.covers(target.permissions()) {
                 return Err(escalation().on(&["reassignTo"]).into());
             }

@@ -28,6 +28,8 @@ pub struct Settings {
     pub updated_at: NaiveDateTime,
     /// How long a password set by a reset signs in.
     pub reset_password_valid_hours: i32,
+    /// The member who last set the default password (none before this was recorded).
+    pub default_password_set_by: Option<i64>,
 }
 
 impl Settings {
@@ -145,39 +147,34 @@ pub async fn update(
         target_role: None,
         details,
     };
+    let row = SettingsRow {
+        default_password_hash: default_hash.as_deref(),
+        default_password_set_by: default_hash.as_ref().map(|_| actor.member_id),
+        password_min_length: changes.password_min_length,
+        session_ttl_minutes: changes.session_ttl_minutes,
+        reset_password_valid_hours: changes.reset_password_valid_hours,
+        updated_at: now,
+    };
     let mut conn = state.pool.get().await?;
     crate::transaction!(&mut conn, |c| {
-        let row = settings::table.find(1);
-        if let Some(hash) = &default_hash {
-            diesel::update(row)
-                .set(settings::default_password_hash.eq(Some(hash)))
-                .execute(c)
-                .await?;
-        }
-        if let Some(v) = changes.password_min_length {
-            diesel::update(row)
-                .set(settings::password_min_length.eq(v))
-                .execute(c)
-                .await?;
-        }
-        if let Some(v) = changes.session_ttl_minutes {
-            diesel::update(row)
-                .set(settings::session_ttl_minutes.eq(v))
-                .execute(c)
-                .await?;
-        }
-        if let Some(v) = changes.reset_password_valid_hours {
-            diesel::update(row)
-                .set(settings::reset_password_valid_hours.eq(v))
-                .execute(c)
-                .await?;
-        }
-        let updated = diesel::update(row)
-            .set(settings::updated_at.eq(now))
+        let updated = diesel::update(settings::table.find(1))
+            .set(&row)
             .returning(Settings::as_returning())
             .get_result(c)
             .await?;
         audit::insert(&actor.origin, event, now).execute(c).await?;
         Ok::<_, Error>(updated)
     })
+}
+
+/// What an update writes: every `None` keeps its column.
+#[derive(AsChangeset)]
+#[diesel(table_name = settings)]
+struct SettingsRow<'a> {
+    default_password_hash: Option<&'a str>,
+    default_password_set_by: Option<i64>,
+    password_min_length: Option<i32>,
+    session_ttl_minutes: Option<i32>,
+    reset_password_valid_hours: Option<i32>,
+    updated_at: NaiveDateTime,
 }

@@ -64,6 +64,12 @@ pub async fn login(
     password: &str,
     origin: &Origin,
 ) -> Result<IssuedSession> {
+    // What is no address names nobody: it is refused before an account key is made
+    // of it (the throttle table would keep it in full), counting against the address.
+    let Ok(email) = validate::email(email) else {
+        return refuse_malformed(state, origin).await;
+    };
+    let email = email.as_str();
     let (account, address) = (
         throttle::account_key(email),
         throttle::address_key(origin.ip.as_deref()),
@@ -156,6 +162,23 @@ pub async fn login(
         expires_at: new.expires_at,
         member,
     })
+}
+
+/// A sign-in whose email is no address: counted against the client address and
+/// recorded like an unknown email, without the work of a password check.
+async fn refuse_malformed(state: &AppState, origin: &Origin) -> Result<IssuedSession> {
+    let address = throttle::address_key(origin.ip.as_deref());
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    throttle::reserve(&mut conn, &address, throttle::ADDRESS, now).await?;
+    let event = Event {
+        action: AuditAction::LoginFailed,
+        target_member: None,
+        target_role: None,
+        details: json!({ "reason": "unknown email" }),
+    };
+    audit::record(&mut conn, origin, event, now).await?;
+    Err(invalid_credentials())
 }
 
 /// Ends the viewer's session.

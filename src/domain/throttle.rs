@@ -70,6 +70,9 @@ pub async fn reserve(conn: &mut Conn, key: &str, policy: Policy, now: NaiveDateT
             .get_result(c)
             .await
     })?;
+    if attempts == 1 {
+        sweep(conn, now).await?;
+    }
     if attempts > policy.attempts {
         // A refused attempt does no work, so it gives its count back: the count stays
         // "failed and in-flight attempts", and a burst of legitimate sign-ins from one
@@ -78,6 +81,18 @@ pub async fn reserve(conn: &mut Conn, key: &str, policy: Policy, now: NaiveDateT
         let retry_after = (window_start + policy.window - now).num_seconds().max(1);
         return Err(Error::RateLimited(u64::try_from(retry_after).unwrap_or(1)));
     }
+    Ok(())
+}
+
+/// The longest window of any policy: a row older than this counts nothing.
+const LONGEST_WINDOW: Duration = Duration::minutes(15);
+
+/// Deletes the rows whose window ended, so that guesses at many keys leave nothing
+/// behind. Runs when a key starts a new window, which a flood of new keys does.
+async fn sweep(conn: &mut Conn, now: NaiveDateTime) -> Result<()> {
+    let cutoff = now - LONGEST_WINDOW;
+    let q = diesel::delete(throttles::table.filter(throttles::window_start.le(cutoff)));
+    with_conn!(conn, |c| q.execute(c).await)?;
     Ok(())
 }
 
@@ -97,9 +112,11 @@ pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The key of sign-ins for an email.
+/// The key of sign-ins for an email: a hash of its normalized form, so that the
+/// table holds neither what was typed (a password, often) nor unbounded text.
 pub fn account_key(email: &str) -> String {
-    format!("login:account:{}", crate::domain::validate::key(email))
+    let key = crate::domain::validate::key(email);
+    format!("login:account:{}", crate::auth::token::hash(&key))
 }
 
 /// The key of failed sign-ins from an address.

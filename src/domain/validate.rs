@@ -52,7 +52,12 @@ pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Rejection> {
 /// A free text of at most `max` characters (line breaks allowed).
 pub fn text(raw: &str, what: &str, max: usize) -> Result<String, Rejection> {
     let s = raw.trim();
-    if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n') {
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(invalid(format!(
+            "{what} must not contain control characters other than line breaks"
+        )));
+    }
+    if s.chars().count() > max {
         return Err(invalid(format!("{what} must be at most {max} characters")));
     }
     Ok(s.to_owned())

@@ -70,14 +70,20 @@ impl AuditEventNode {
         let Some(id) = self.0.actor_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx).members.load(id).await?.map(MemberNode))
+        Ok(MemberNode::in_audit(
+            ctx,
+            loaders(ctx).members.load(id).await?,
+        ))
     }
     /// The member acted on.
     async fn target_member(&self, ctx: &Context<'_>) -> Result<Option<MemberNode>> {
         let Some(id) = self.0.target_member_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx).members.load(id).await?.map(MemberNode))
+        Ok(MemberNode::in_audit(
+            ctx,
+            loaders(ctx).members.load(id).await?,
+        ))
     }
     /// The role acted on; null once the role is deleted (its name stays in `details`).
     async fn target_role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {

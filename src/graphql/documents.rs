@@ -58,6 +58,7 @@ impl Documents {
         }
         let cacheable = request.query.len() <= MAX_TEXT;
         let text = cacheable.then(|| request.query.clone());
+        crate::graphql::limits::check_nesting(&request.query)?;
         let doc = request.parsed_query()?;
         limits.check(doc)?;
         let mut unproven = None;

@@ -98,9 +98,9 @@ impl InvitationNode {
             .members
             .load(self.invitation.created_by)
             .await?;
-        Ok(MemberNode(member.ok_or_else(|| {
-            Error::Internal("invitation without creator".into())
-        })?))
+        let member = member.ok_or_else(|| Error::Internal("invitation without creator".into()))?;
+        MemberNode::reached(ctx, Some(member))
+            .ok_or_else(|| Error::Forbidden(Permission::MembersView.name()).into())
     }
     /// When it was created.
     async fn created_at(&self) -> DateTime {
@@ -111,7 +111,10 @@ impl InvitationNode {
         let Some(id) = self.invitation.accepted_by else {
             return Ok(None);
         };
-        Ok(loaders(ctx).members.load(id).await?.map(MemberNode))
+        Ok(MemberNode::reached(
+            ctx,
+            loaders(ctx).members.load(id).await?,
+        ))
     }
     /// When it was accepted.
     async fn accepted_at(&self) -> Option<DateTime> {

@@ -1,12 +1,22 @@
-//! Limits on the shape of an operation, checked right after parsing, before anything
-//! runs: depth, aliases, root fields and fields in all.
+//! Limits on the shape of a document, checked before anything recurses on it: the
+//! nesting of its brackets (read from the text, before parsing), then depth, aliases,
+//! root fields, fields and fragment spreads of each operation, fragments expanded.
+//!
+//! Every walk here is linear in the document: a fragment's cost is computed once and
+//! reused at each spread, so a chain of fragments spreading the next twice costs its
+//! length, not two to the power of it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Value};
+
+/// Deepest nesting of brackets a document may have: selections, arguments, lists and
+/// input objects alike. The parser, validation and these limits all recurse on it, so
+/// it must stay far below what a worker thread's stack holds (about 1,500 levels).
+pub const MAX_NESTING: usize = 64;
 
 /// The limits; each names its configuration variable in the error it causes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,7 +27,9 @@ pub struct QueryLimits {
     pub max_aliases: usize,
     /// Most fields at the root of an operation (`ROSTER_MAX_ROOT_FIELDS`).
     pub max_root_fields: usize,
-    /// Most fields in all, fragments expanded (`ROSTER_MAX_FIELDS`).
+    /// Most fields in all, fragments expanded; fragment spreads are counted against
+    /// the same number, and a document may write ten times as many selections
+    /// (`ROSTER_MAX_FIELDS`).
     pub max_fields: usize,
 }
 
@@ -32,59 +44,93 @@ impl Default for QueryLimits {
     }
 }
 
-/// What an operation adds up to.
-#[derive(Default)]
-struct Shape {
-    root_fields: usize,
+/// What a selection set adds up to, its fragments expanded. Sums saturate: a
+/// fragment graph can describe more fields than a `usize` counts.
+#[derive(Clone, Copy, Default)]
+struct Cost {
+    /// Fields at the set's own level (through inline fragments and spreads).
+    top: usize,
+    /// Deepest field below the set, counted from it.
     depth: usize,
     aliases: usize,
     fields: usize,
+    spreads: usize,
 }
 
-struct Walk<'a> {
-    fragments: &'a std::collections::HashMap<Name, Positioned<FragmentDefinition>>,
-    shape: Shape,
-    /// Stop early on absurd input: nothing past this matters.
-    budget: usize,
-}
-
-impl Walk<'_> {
-    fn selections(&mut self, set: &SelectionSet, depth: usize, seen: &mut HashSet<Name>) {
-        for item in &set.items {
-            if self.shape.fields > self.budget {
-                return;
-            }
-            match &item.node {
-                Selection::Field(field) => {
-                    self.shape.fields += 1;
-                    self.shape.root_fields += usize::from(depth == 0);
-                    self.shape.aliases += usize::from(field.node.alias.is_some());
-                    self.shape.depth = self.shape.depth.max(depth + 1);
-                    self.selections(&field.node.selection_set.node, depth + 1, seen);
-                }
-                Selection::InlineFragment(fragment) => {
-                    self.selections(&fragment.node.selection_set.node, depth, seen)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    // A fragment that includes itself is invalid; validation reports it.
-                    if let Some(fragment) = self.fragments.get(name)
-                        && seen.insert(name.clone())
-                    {
-                        self.selections(&fragment.node.selection_set.node, depth, seen);
-                        seen.remove(name);
-                    }
-                }
-            }
-        }
+impl Cost {
+    /// Adds what `inner`, spread or inlined at this set's level, brings.
+    fn include(&mut self, inner: Cost) {
+        self.top = self.top.saturating_add(inner.top);
+        self.depth = self.depth.max(inner.depth);
+        self.aliases = self.aliases.saturating_add(inner.aliases);
+        self.fields = self.fields.saturating_add(inner.fields);
+        self.spreads = self.spreads.saturating_add(inner.spreads);
     }
 }
 
-fn refuse(limit: &str, variable: &str, found: usize, max: usize) -> ServerError {
-    let mut error = ServerError::new(
-        format!("the operation exceeds the {limit} limit: {found} > {max} (set by {variable})"),
-        None,
-    );
+/// A fragment's cost, or `None` while it is being computed (a cycle, which
+/// validation reports; it adds nothing here).
+type Costs = HashMap<Name, Option<Cost>>;
+
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    costs: Costs,
+}
+
+/// Why a walk stopped: a set nests (through fragments) deeper than [`MAX_NESTING`].
+struct TooDeep;
+
+impl Walk<'_> {
+    /// The cost of `set`, found at `nesting` levels of sets and spreads.
+    fn set(&mut self, set: &SelectionSet, nesting: usize) -> Result<Cost, TooDeep> {
+        if nesting > MAX_NESTING {
+            return Err(TooDeep);
+        }
+        let mut cost = Cost::default();
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let inner = self.set(&field.node.selection_set.node, nesting + 1)?;
+                    cost.top = cost.top.saturating_add(1);
+                    cost.depth = cost.depth.max(inner.depth.saturating_add(1));
+                    cost.aliases = cost
+                        .aliases
+                        .saturating_add(inner.aliases)
+                        .saturating_add(usize::from(field.node.alias.is_some()));
+                    cost.fields = cost.fields.saturating_add(inner.fields).saturating_add(1);
+                    cost.spreads = cost.spreads.saturating_add(inner.spreads);
+                }
+                Selection::InlineFragment(fragment) => {
+                    cost.include(self.set(&fragment.node.selection_set.node, nesting + 1)?);
+                }
+                Selection::FragmentSpread(spread) => {
+                    cost.spreads = cost.spreads.saturating_add(1);
+                    let name = &spread.node.fragment_name.node;
+                    cost.include(self.fragment(name, nesting + 1)?);
+                }
+            }
+        }
+        Ok(cost)
+    }
+
+    /// The cost of the fragment `name` (nothing when it is unknown or in a cycle:
+    /// validation reports both), computed on its first spread only.
+    fn fragment(&mut self, name: &Name, nesting: usize) -> Result<Cost, TooDeep> {
+        match self.costs.get(name) {
+            Some(known) => return Ok(known.unwrap_or_default()),
+            None if !self.fragments.contains_key(name) => return Ok(Cost::default()),
+            None => {}
+        }
+        let fragments = self.fragments;
+        self.costs.insert(name.clone(), None);
+        let cost = self.set(&fragments[name].node.selection_set.node, nesting)?;
+        self.costs.insert(name.clone(), Some(cost));
+        Ok(cost)
+    }
+}
+
+fn refuse(limit: &str, message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
     let mut extensions = ErrorExtensionValues::default();
     extensions.set("code", "QUERY_LIMIT_EXCEEDED");
     extensions.set("limit", Value::from(limit));
@@ -92,49 +138,160 @@ fn refuse(limit: &str, variable: &str, found: usize, max: usize) -> ServerError 
     error
 }
 
+fn exceeds(limit: &str, variable: &str, found: usize, max: usize) -> ServerError {
+    let message =
+        format!("the operation exceeds the {limit} limit: {found} > {max} (set by {variable})");
+    refuse(limit, message)
+}
+
+fn too_deep() -> ServerError {
+    let message = format!(
+        "the document nests deeper than {MAX_NESTING} levels (selections, fragment spreads, \
+         arguments, lists and input objects count alike)"
+    );
+    refuse("nesting", message)
+}
+
+/// Refuses `text` when its brackets nest deeper than [`MAX_NESTING`], reading it as
+/// GraphQL's lexer would (strings, block strings and comments hold no brackets). Runs
+/// before the parser, whose recursion on nested values is unbounded.
+pub fn check_nesting(text: &str) -> ServerResult<()> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(too_deep());
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Selections written in `set` and below, not following spreads.
+fn written(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => 1 + written(&field.node.selection_set.node),
+            Selection::InlineFragment(f) => 1 + written(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 1,
+        })
+        .sum()
+}
+
 impl QueryLimits {
-    /// Checks every operation of `doc` against the limits.
+    /// Checks `doc`: every fragment (used or not, since validation walks each) and
+    /// every operation against the limits, and its written size.
     pub fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+        let max_written = self.max_fields.saturating_mul(10);
+        let sets = doc
+            .operations
+            .iter()
+            .map(|(_, op)| &op.node.selection_set.node)
+            .chain(doc.fragments.values().map(|f| &f.node.selection_set.node));
+        let total: usize = sets.map(written).sum();
+        if total > max_written {
+            let message = format!(
+                "the document writes {total} selections, more than {max_written} \
+                 (ten times ROSTER_MAX_FIELDS)"
+            );
+            return Err(refuse("document size", message));
+        }
+        let mut walk = Walk {
+            fragments: &doc.fragments,
+            costs: Costs::new(),
+        };
+        for (name, fragment) in &doc.fragments {
+            let cost = walk.fragment(name, 1).map_err(|TooDeep| too_deep())?;
+            self.within(cost, fragment.node.selection_set.node.items.len(), false)?;
+        }
         for (_, operation) in doc.operations.iter() {
             let root = &operation.node.selection_set.node;
-            let mut walk = Walk {
-                fragments: &doc.fragments,
-                shape: Shape::default(),
-                budget: self.max_fields,
-            };
-            walk.selections(root, 0, &mut HashSet::new());
-            let checks = [
-                (
-                    "root fields",
-                    "ROSTER_MAX_ROOT_FIELDS",
-                    walk.shape.root_fields,
-                    self.max_root_fields,
-                ),
-                (
-                    "alias",
-                    "ROSTER_MAX_ALIASES",
-                    walk.shape.aliases,
-                    self.max_aliases,
-                ),
-                (
-                    "depth",
-                    "ROSTER_MAX_DEPTH",
-                    walk.shape.depth,
-                    self.max_depth,
-                ),
-                (
-                    "field count",
-                    "ROSTER_MAX_FIELDS",
-                    walk.shape.fields,
-                    self.max_fields,
-                ),
-            ];
-            if let Some((limit, var, found, max)) =
-                checks.into_iter().find(|(_, _, found, max)| found > max)
-            {
-                return Err(refuse(limit, var, found, max));
-            }
+            let cost = walk.set(root, 1).map_err(|TooDeep| too_deep())?;
+            self.within(cost, cost.top, true)?;
         }
         Ok(())
+    }
+
+    /// Checks one operation's (or fragment's) cost; a fragment's root fields are
+    /// counted where it is spread.
+    fn within(&self, cost: Cost, root_fields: usize, operation: bool) -> ServerResult<()> {
+        let checks = [
+            (
+                "root fields",
+                "ROSTER_MAX_ROOT_FIELDS",
+                if operation { root_fields } else { 0 },
+                self.max_root_fields,
+            ),
+            (
+                "alias",
+                "ROSTER_MAX_ALIASES",
+                cost.aliases,
+                self.max_aliases,
+            ),
+            ("depth", "ROSTER_MAX_DEPTH", cost.depth, self.max_depth),
+            (
+                "field count",
+                "ROSTER_MAX_FIELDS",
+                cost.fields,
+                self.max_fields,
+            ),
+            (
+                "fragment spreads",
+                "ROSTER_MAX_FIELDS",
+                cost.spreads,
+                self.max_fields,
+            ),
+        ];
+        match checks.into_iter().find(|(_, _, found, max)| found > max) {
+            Some((limit, var, found, max)) => Err(exceeds(limit, var, found, max)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_read_past_strings_and_comments() {
+        let deep = |n: usize| format!("{{ a(x: {}1{}) }}", "[".repeat(n), "]".repeat(n));
+        assert!(check_nesting(&deep(MAX_NESTING - 2)).is_ok());
+        assert!(check_nesting(&deep(MAX_NESTING)).is_err());
+        let quoted = format!(
+            "{{ a(x: \"{0}\\\"{0}\", y: \"\"\"{0}\\\"\"\"{0}\"\"\") # {0}\n }}",
+            "[".repeat(500)
+        );
+        assert!(check_nesting(&quoted).is_ok(), "brackets in strings count");
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::member_list::{self, MemberFilter as Filter};
 use crate::domain::members::{self, Member};
 use crate::domain::validate;
 use crate::error::Error;
-use crate::graphql::access::{allowed, loaders, state};
+use crate::graphql::access::{self, Sight, allowed, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
@@ -33,8 +33,9 @@ pub enum MemberStatusValue {
     Frozen,
 }
 
-/// A person with access to the admin backend.
-pub struct MemberNode(pub Member);
+/// A person with access to the admin backend, and how much of them the viewer may
+/// see ([`access::sight`]).
+pub struct MemberNode(pub Member, pub Sight);
 
 /// A person with access to the admin backend.
 #[Object(name = "Member")]
@@ -53,50 +54,99 @@ impl MemberNode {
     }
     /// The member's role: what they may do.
     async fn role(&self, ctx: &Context<'_>) -> Result<RoleNode> {
+        self.full_sight()?;
         Ok(self.load_role(ctx).await?)
     }
     /// ACTIVE or FROZEN.
-    async fn status(&self) -> MemberStatusValue {
-        self.0.status().into()
+    async fn status(&self) -> Result<MemberStatusValue> {
+        self.full_sight()?;
+        Ok(self.0.status().into())
     }
     /// Whether the member must change the password before doing anything else.
-    async fn must_change_password(&self) -> bool {
-        self.0.must_change_password
+    async fn must_change_password(&self) -> Result<bool> {
+        self.full_sight()?;
+        Ok(self.0.must_change_password)
     }
     /// When the member was last frozen (kept after recovery).
-    async fn frozen_at(&self) -> Option<DateTime> {
-        self.0.frozen_at.map(DateTime::from)
+    async fn frozen_at(&self) -> Result<Option<DateTime>> {
+        self.full_sight()?;
+        Ok(self.0.frozen_at.map(DateTime::from))
     }
     /// Why the member was last frozen (kept after recovery).
-    async fn frozen_reason(&self) -> Option<&str> {
-        self.0.frozen_reason.as_deref()
+    async fn frozen_reason(&self) -> Result<Option<&str>> {
+        self.full_sight()?;
+        Ok(self.0.frozen_reason.as_deref())
     }
     /// Who invited this member; null for members not created by invitation.
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<MemberNode>> {
+        self.full_sight()?;
         let Some(id) = self.0.invited_by else {
             return Ok(None);
         };
-        Ok(loaders(ctx).members.load(id).await?.map(MemberNode))
+        let inviter = loaders(ctx).members.load(id).await?;
+        if self.1 == Sight::Session {
+            let own = self.load_role(ctx).await?.0.permissions();
+            return Ok(inviter
+                .filter(|_| own.contains(Permission::MembersView))
+                .map(MemberNode::full));
+        }
+        Ok(MemberNode::reached(ctx, inviter))
     }
     /// The last successful sign-in.
-    async fn last_login_at(&self) -> Option<DateTime> {
-        self.0.last_login_at.map(DateTime::from)
+    async fn last_login_at(&self) -> Result<Option<DateTime>> {
+        self.full_sight()?;
+        Ok(self.0.last_login_at.map(DateTime::from))
     }
     /// When the member was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+    async fn created_at(&self) -> Result<DateTime> {
+        self.full_sight()?;
+        Ok(self.0.created_at.into())
     }
     /// When an administrator or the member last changed the member.
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
+    async fn updated_at(&self) -> Result<DateTime> {
+        self.full_sight()?;
+        Ok(self.0.updated_at.into())
     }
     /// Bumps on every change; pass it as `expectedVersion` for optimistic concurrency.
-    async fn version(&self) -> i32 {
-        self.0.version
+    async fn version(&self) -> Result<i32> {
+        self.full_sight()?;
+        Ok(self.0.version)
     }
 }
 
 impl MemberNode {
+    /// The viewer's own record, or a member of a list that needed MEMBERS_VIEW.
+    pub fn full(member: Member) -> Self {
+        MemberNode(member, Sight::Full)
+    }
+
+    /// `member` as the viewer may see it when reached through another object; `None`
+    /// when they may not see it at all.
+    pub fn reached(ctx: &Context<'_>, member: Option<Member>) -> Option<Self> {
+        let member = member?;
+        match access::sight(ctx, member.id, false) {
+            Sight::Hidden => None,
+            sight => Some(MemberNode(member, sight)),
+        }
+    }
+
+    /// Like [`MemberNode::reached`], for the members of the audit log.
+    pub fn in_audit(ctx: &Context<'_>, member: Option<Member>) -> Option<Self> {
+        let member = member?;
+        match access::sight(ctx, member.id, true) {
+            Sight::Hidden => None,
+            sight => Some(MemberNode(member, sight)),
+        }
+    }
+
+    /// Fields past id, email and name need full sight.
+    fn full_sight(&self) -> Result<(), Error> {
+        match self.1 {
+            Sight::Full | Sight::Session => Ok(()),
+            _ => Err(Error::Forbidden(Permission::MembersView.name())),
+        }
+    }
+
     async fn load_role<T>(&self, ctx: &ContextBase<'_, T>) -> Result<RoleNode, Error> {
         let role = loaders(ctx).roles.load(self.0.role_id).await?;
         Ok(RoleNode(role.ok_or_else(|| {
@@ -106,7 +156,8 @@ impl MemberNode {
 
     /// Resolves the member on the fast path of [`fast`], `role` included.
     async fn resolve_fast(&self, ctx: &ContextSelectionSet<'_>) -> ServerResult<Value> {
-        if let Some(plan) = fast::plan(ctx.item, &["role"]) {
+        let plan = fast::plan(ctx.item, &["role"]).filter(|_| self.1 == Sight::Full);
+        if let Some(plan) = plan {
             // A role that fails to load sends the member to the executor, which reports it.
             let role = match plan.nests() {
                 true => self.load_role(ctx).await.ok(),
@@ -203,7 +254,8 @@ impl OutputType for MemberList<'_> {
             .map(|item| {
                 let member = &item.0;
                 let role = self.roles.iter().find(|r| r.0.id == member.0.role_id);
-                plan.as_ref().and_then(|p| member.answer(p, role))
+                let plan = plan.as_ref().filter(|_| member.1 == Sight::Full);
+                plan.and_then(|p| member.answer(p, role))
             })
             .collect();
         // The rest together, so that their loads still batch.
@@ -340,7 +392,7 @@ impl MemberQuery {
             if !roles.iter().any(|r| r.0.id == role.id) {
                 roles.push(RoleNode(role));
             }
-            items.push(MemberItem(MemberNode(member)));
+            items.push(MemberItem(MemberNode::full(member)));
         }
         // For the members that leave the fast path (edges, fragments...).
         let primed: Vec<_> = roles.iter().map(|r| (r.0.id, r.0.clone())).collect();
@@ -360,8 +412,7 @@ impl MemberQuery {
         let Some(id) = validate::id(&id) else {
             return Ok(None);
         };
-        Ok(members::find(&mut state(ctx).pool.get().await?, id)
-            .await?
-            .map(MemberNode))
+        let member = members::find(&mut state(ctx).pool.get().await?, id).await?;
+        Ok(MemberNode::reached(ctx, member))
     }
 }

@@ -19,11 +19,14 @@ pub struct MemberPayload {
     pub errors: Vec<UserError>,
 }
 
-fn member_payload(result: crate::error::Result<Outcome>) -> Result<MemberPayload> {
+fn member_payload(
+    ctx: &Context<'_>,
+    result: crate::error::Result<Outcome>,
+) -> Result<MemberPayload> {
     let (outcome, errors) = split(result)?;
     let changed = outcome.as_ref().is_some_and(|o| o.changed);
     Ok(MemberPayload {
-        member: outcome.map(|o| MemberNode(o.member)),
+        member: outcome.and_then(|o| MemberNode::reached(ctx, Some(o.member))),
         changed,
         errors,
     })
@@ -81,7 +84,7 @@ impl MemberAdminMutation {
             expected_version,
         )
         .await;
-        member_payload(result)
+        member_payload(ctx, result)
     }
 
     /// Freezes a member: they cannot sign in, every session of theirs ends now and their
@@ -102,7 +105,7 @@ impl MemberAdminMutation {
             expected_version,
         )
         .await;
-        member_payload(result)
+        member_payload(ctx, result)
     }
 
     /// Lets a frozen member sign in again (old sessions stay ended). Needs MEMBERS_FREEZE.
@@ -114,6 +117,7 @@ impl MemberAdminMutation {
     ) -> Result<MemberPayload> {
         let actor = actor(ctx, Permission::MembersFreeze)?;
         member_payload(
+            ctx,
             member_admin::recover(
                 state(ctx),
                 &actor,
@@ -124,8 +128,10 @@ impl MemberAdminMutation {
         )
     }
 
-    /// Resets a member's password; they must change it at the next sign-in, and every
-    /// session of theirs ends. Needs MEMBERS_RESET_PASSWORD.
+    /// Resets a member's password: the old one stops working at once, every session
+    /// of theirs ends, and they must choose a new one at the next sign-in. Needs
+    /// MEMBERS_RESET_PASSWORD. DEFAULT_PASSWORD applies only while whoever last set
+    /// the default password holds every permission of the member's role.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
@@ -133,15 +139,17 @@ impl MemberAdminMutation {
         #[graphql(default_with = "Some(PasswordResetMode::DefaultPassword)")] mode: Option<
             PasswordResetMode,
         >,
+        expected_version: Option<i32>,
     ) -> Result<ResetPasswordPayload> {
         let actor = actor(ctx, Permission::MembersResetPassword)?;
         let mode: ResetMode = mode.unwrap_or(PasswordResetMode::DefaultPassword).into();
-        let (outcome, errors) = split(
-            member_admin::reset_password(state(ctx), &actor, validate::id(&member_id), mode).await,
-        )?;
+        let member_id = validate::id(&member_id);
+        let result =
+            member_admin::reset_password(state(ctx), &actor, member_id, mode, expected_version);
+        let (outcome, errors) = split(result.await)?;
         Ok(match outcome {
             Some(o) => ResetPasswordPayload {
-                member: Some(MemberNode(o.member)),
+                member: MemberNode::reached(ctx, Some(o.member)),
                 temporary_password: o.temporary_password,
                 reset_link: o.reset_link,
                 errors,

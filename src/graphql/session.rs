@@ -24,7 +24,7 @@ impl From<IssuedSession> for Session {
         Session {
             token: s.token,
             expires_at: s.expires_at.into(),
-            member: MemberNode(s.member),
+            member: MemberNode(s.member, crate::graphql::access::Sight::Session),
         }
     }
 }
@@ -54,7 +54,7 @@ pub struct SessionQuery;
 impl SessionQuery {
     /// The signed-in member.
     async fn me(&self, ctx: &Context<'_>) -> Result<MemberNode> {
-        Ok(MemberNode(signed_in(ctx)?.member.clone()))
+        Ok(MemberNode::full(signed_in(ctx)?.member.clone()))
     }
 }
 

@@ -4,8 +4,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attacks;
 mod audit;
 mod cli;
+mod escalation;
 mod faults;
 mod hardening;
 mod http_surface;

@@ -6,7 +6,50 @@ use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 
 /// Parts of the contract not yet served; each leaves this list when it works end to end.
-const NOT_YET_SERVED: &[&str] = &[];
+const NOT_YET_SERVED: &[&str] = &[
+    // lifecycle
+    "AuditAction.MEMBER_REMOVED",
+    "AuditAction.SESSION_REVOKED",
+    "AuditEvent.changes",
+    "AuditEvent.reason",
+    "AuditEventFilter.from",
+    "AuditEventFilter.targetRoleId",
+    "AuditEventFilter.to",
+    "BulkMemberPayload",
+    "BulkMemberResult",
+    "BulkPolicy",
+    "Capability",
+    "FieldChange",
+    "InviteManyPayload",
+    "InviteManyResult",
+    "Member.frozenUntil",
+    "Member.removedAt",
+    "Member.sessions",
+    "Member.viewerCan",
+    "MemberCapabilities",
+    "MemberFilter.lastLoginBefore",
+    "MemberSession",
+    "MemberStatus.REMOVED",
+    "Mutation.bulkEditPermission",
+    "Mutation.bulkFreeze",
+    "Mutation.bulkRecover",
+    "Mutation.freeze(until: DateTime)",
+    "Mutation.inviteMany",
+    "Mutation.removeMember",
+    "Mutation.revokeAllSessions",
+    "Mutation.revokeSession",
+    "Permission.MEMBERS_REMOVE",
+    "Permission.MEMBERS_SESSIONS_MANAGE",
+    "RevokeSessionsPayload",
+    "SecuritySettings.auditRetentionDays",
+    "UpdateSecuritySettingsInput.auditRetentionDays",
+    "UserErrorCode.FORBIDDEN",
+    // live
+    "MemberChange",
+    "Subscription",
+    // frontend fit
+    "SecuritySettings.id",
+];
 
 #[test]
 fn schema_file_is_the_exported_sdl() {
