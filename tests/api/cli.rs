@@ -95,6 +95,15 @@ pub(crate) struct ServerProcess {
     pub output: Arc<Mutex<Vec<String>>>,
 }
 
+impl Drop for ServerProcess {
+    /// A test that fails mid-way must not leave its server running (one spinning on a
+    /// hostile request took a core for the rest of the suite).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub(crate) fn spawn_serve(db_url: &str, env: &[(&str, &str)]) -> ServerProcess {
     let mut cmd = roster(db_url);
     cmd.env("ROSTER_LISTEN", "127.0.0.1:0")

@@ -17,6 +17,8 @@ on_both_databases!(
     the_built_in_role_keeps_its_name_in_any_case,
     an_unbound_link_is_no_free_oracle_of_members,
     other_members_need_members_view_by_any_path,
+    throttle_rows_hold_no_typed_text_and_expire,
+    control_characters_are_named_as_such,
 );
 
 const RESET: &str = "mutation($id: ID!, $mode: PasswordResetMode, $v: Int) {
@@ -435,4 +437,66 @@ async fn other_members_need_members_view_by_any_path(app: TestApp) {
         data["revokeInvitation"]["invitation"]["createdBy"]["email"], "inviter@example.com",
         "{data}"
     );
+}
+
+async fn throttle_rows_hold_no_typed_text_and_expire(app: TestApp) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::throttles;
+    let long = format!("{}@example.com\u{0}", "a".repeat(3_000));
+    for email in [
+        "typed-secret-password@example.com",
+        long.as_str(),
+        "no address",
+    ] {
+        let outcome = app.login_outcome(email, "guess-1").await;
+        assert_eq!(outcome, "INVALID_CREDENTIALS", "{email:.40}");
+    }
+    let keys = || async {
+        let mut conn = app.state.pool.get().await.unwrap();
+        roster::with_conn!(&mut conn, |c| throttles::table
+            .select(throttles::key)
+            .load::<String>(c)
+            .await)
+        .unwrap()
+    };
+    let stored = keys().await;
+    assert!(!stored.is_empty());
+    for key in &stored {
+        assert!(key.len() < 100 && !key.contains("typed-secret"), "{key}");
+    }
+    // Once their window ended, rows go when any key starts a new one.
+    app.clock.advance(chrono::Duration::minutes(16));
+    app.login_outcome("someone-else@example.com", "guess-1")
+        .await;
+    // The address's own row starts a new window instead.
+    let left = keys().await;
+    let old = left
+        .iter()
+        .filter(|k| stored.contains(k) && !k.starts_with("login:ip:"));
+    assert_eq!(old.count(), 0, "{left:?}");
+}
+
+async fn control_characters_are_named_as_such(app: TestApp) {
+    let admin = app.admin().await;
+    let search = "query($s: String) { members(filter: { search: $s }) { totalCount } }";
+    let resp = app
+        .gql(Some(&admin), search, json!({ "s": "a\u{0}b" }))
+        .await;
+    let message = resp["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("control characters"), "{resp}");
+    let viewer = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let member = app.add_members_as(&["m@example.com"], "M", &viewer).await[0];
+    let freeze = "mutation($id: ID!, $r: String) { freeze(memberId: $id, reason: $r) { errors { code message } } }";
+    let data = app
+        .ok(
+            Some(&admin),
+            freeze,
+            json!({ "id": member.to_string(), "r": "why\u{0}" }),
+        )
+        .await;
+    let message = data["freeze"]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("control characters"), "{data}");
 }
