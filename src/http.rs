@@ -167,19 +167,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The body of `request`, read within the body time limit.
-async fn read_body(http: &Http, request: axum::extract::Request) -> Result<Bytes, Response> {
+async fn read_body(http: &Http, request: axum::extract::Request) -> Result<Bytes, Box<Response>> {
     use axum::extract::FromRequest;
     match tokio::time::timeout(http.body_timeout, Bytes::from_request(request, &())).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let why = format!("the body exceeds the limit of {MAX_BODY_BYTES} bytes");
-            Err(refuse(
+            Err(Box::new(refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
                 &why,
-            ))
+            )))
         }
-        Ok(Err(e)) => Err(refuse(e.status(), "BAD_REQUEST", &e.body_text())),
+        Ok(Err(e)) => Err(Box::new(refuse(e.status(), "BAD_REQUEST", &e.body_text()))),
         Err(_) => {
             let why = format!(
                 "the body took longer than {} s to arrive (ROSTER_BODY_TIMEOUT_SECS)",
@@ -189,7 +189,7 @@ async fn read_body(http: &Http, request: axum::extract::Request) -> Result<Bytes
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            Err(response)
+            Err(Box::new(response))
         }
     }
 }
@@ -234,7 +234,7 @@ async fn graphql(
     let headers = request.headers().clone();
     let body = match read_body(&http, request).await {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     http.app
         .requests

@@ -12,10 +12,10 @@ use crate::db::schema::{invitations, members, roles, sessions};
 use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{self as member_rows, Member, NewMember};
 use crate::domain::roles::Role;
-use crate::domain::roles::locked;
+use crate::domain::roles::{held_by, locked};
 use crate::domain::sessions::NewSession;
 use crate::domain::signin::IssuedSession;
-use crate::domain::{Actor, PermissionSet, settings, throttle, validate};
+use crate::domain::{Actor, settings, throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::{transaction, with_conn};
@@ -94,23 +94,6 @@ struct NewInvitation<'a> {
     created_by: i64,
     created_at: NaiveDateTime,
     issued_by: Option<i64>,
-}
-
-/// The permissions of member `$issuer`'s role if they are active: what an invitation
-/// they issued may grant.
-macro_rules! issuer_permissions {
-    ($c:expr, $issuer:expr) => {
-        members::table
-            .inner_join(roles::table)
-            .filter(members::id.eq($issuer))
-            .filter(members::status.eq("ACTIVE"))
-            .select(roles::permissions)
-            .first::<String>($c)
-            .await
-            .optional()?
-            .map(|p| PermissionSet::from_db(&p))
-            .unwrap_or_default()
-    };
 }
 
 fn link(state: &AppState, secret: &str) -> String {
@@ -295,11 +278,9 @@ pub async fn acceptable(
         let Some((invitation, role)) = found else {
             return Ok(None);
         };
-        let held = issuer_permissions!(c, invitation.issuer());
-        Ok::<_, Error>(
-            held.covers(role.permissions())
-                .then_some((invitation, role)),
-        )
+        let held = held_by!(c, invitation.issuer());
+        let may = held.is_some_and(|held| held.covers(role.permissions()));
+        Ok::<_, Error>(may.then_some((invitation, role)))
     })
 }
 
@@ -404,6 +385,7 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
     crate::domain::signin::check_new_password(state, &settings, input.password, None, "password")
         .await?;
     let hash = state.hasher.hash(input.password).await?;
+    let session_secret = token::generate();
     let claim = Claim {
         invitation_id: invitation.id,
         token_hash: token::hash(input.token),
@@ -412,14 +394,10 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         email: &email,
         name: &name,
         password_hash: &hash,
-        session_hash: String::new(),
-        session_secret: token::generate(),
+        session_hash: token::hash(&session_secret),
+        session_secret,
         ttl: settings.session_ttl(),
         now,
-    };
-    let claim = Claim {
-        session_hash: token::hash(&claim.session_secret),
-        ..claim
     };
     let mut conn = state.pool.get().await?;
     let member = transaction!(&mut conn, |c| {
@@ -429,7 +407,7 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         let invitation = claim_invitation!(c, claim);
         let role = locked!(c, invitation.role_id, "token");
         let issuer = invitation.issuer();
-        if !issuer_permissions!(c, issuer).covers(role.permissions()) {
+        if !held_by!(c, issuer).is_some_and(|held| held.covers(role.permissions())) {
             return Err(token_invalid());
         }
         let new_member = claim.member(role.id, issuer);

@@ -12,14 +12,12 @@ use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use crate::auth::token;
-use crate::db::schema::{
-    invitations, members, roles as roles_table, sessions, settings as settings_table,
-};
+use crate::db::schema::{invitations, members, sessions, settings as settings_table};
 use crate::db::{Conn, MemberWriteLock};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
-use crate::domain::{Actor, PermissionSet, settings, validate};
+use crate::domain::{Actor, settings, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
 use crate::state::AppState;
 use crate::transaction;
@@ -472,18 +470,10 @@ async fn reset_password_once(
                     .ok_or_else(no_default_password)?;
                 // Whoever set it must still be active and hold the target's permissions:
                 // the default password is a credential for every account reset to it.
-                let setter: Option<String> = match settings.default_password_set_by {
-                    Some(id) => members::table
-                        .inner_join(roles_table::table)
-                        .filter(members::id.eq(id))
-                        .filter(members::status.eq("ACTIVE"))
-                        .select(roles_table::permissions)
-                        .first(c)
-                        .await
-                        .optional()?,
+                let held = match settings.default_password_set_by {
+                    Some(setter) => roles::held_by!(c, setter),
                     None => None,
                 };
-                let held = setter.as_deref().map(PermissionSet::from_db);
                 if !held.is_some_and(|held| held.covers(role.permissions())) {
                     return Err(default_setter_lacks(&role));
                 }

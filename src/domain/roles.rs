@@ -160,6 +160,24 @@ macro_rules! locked {
 }
 pub(crate) use locked;
 
+/// The permissions member `$member` holds through their role inside the transaction
+/// on `$c`, or `None` unless they are active (a frozen member grants nothing, not even
+/// a role without permissions). What they may grant or hand on.
+macro_rules! held_by {
+    ($c:expr, $member:expr) => {
+        $crate::db::schema::members::table
+            .inner_join($crate::db::schema::roles::table)
+            .filter($crate::db::schema::members::id.eq($member))
+            .filter($crate::db::schema::members::status.eq("ACTIVE"))
+            .select($crate::db::schema::roles::permissions)
+            .first::<String>($c)
+            .await
+            .optional()?
+            .map(|p| $crate::domain::PermissionSet::from_db(&p))
+    };
+}
+pub(crate) use held_by;
+
 /// How many members hold each of the given roles (roles nobody holds are left out).
 pub async fn member_counts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, i64>> {
     // The trigger-kept counters hold a row per status of each role.

@@ -230,26 +230,27 @@ impl QueryLimits {
             fragments: &doc.fragments,
             costs: Costs::new(),
         };
-        for (name, fragment) in &doc.fragments {
+        for name in doc.fragments.keys() {
             let cost = walk.fragment(name, 1).map_err(|TooDeep| too_deep())?;
-            self.within(cost, fragment.node.selection_set.node.items.len(), false)?;
+            self.within(cost, false)?;
         }
         for (_, operation) in doc.operations.iter() {
             let root = &operation.node.selection_set.node;
             let cost = walk.set(root, 1).map_err(|TooDeep| too_deep())?;
-            self.within(cost, cost.top, true)?;
+            self.within(cost, true)?;
         }
         Ok(())
     }
 
-    /// Checks one operation's (or fragment's) cost; a fragment's root fields are
-    /// counted where it is spread.
-    fn within(&self, cost: Cost, root_fields: usize, operation: bool) -> ServerResult<()> {
+    /// Checks one operation's (or fragment's) cost; a fragment's top fields are
+    /// root fields only where it is spread at the root, so they count there.
+    fn within(&self, cost: Cost, operation: bool) -> ServerResult<()> {
+        let root_fields = if operation { cost.top } else { 0 };
         let checks = [
             (
                 "root fields",
                 "ROSTER_MAX_ROOT_FIELDS",
-                if operation { root_fields } else { 0 },
+                root_fields,
                 self.max_root_fields,
             ),
             (

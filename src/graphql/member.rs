@@ -123,17 +123,17 @@ impl MemberNode {
     /// `member` as the viewer may see it when reached through another object; `None`
     /// when they may not see it at all.
     pub fn reached(ctx: &Context<'_>, member: Option<Member>) -> Option<Self> {
-        let member = member?;
-        match access::sight(ctx, member.id, false) {
-            Sight::Hidden => None,
-            sight => Some(MemberNode(member, sight)),
-        }
+        Self::seen(ctx, member, false)
     }
 
     /// Like [`MemberNode::reached`], for the members of the audit log.
     pub fn in_audit(ctx: &Context<'_>, member: Option<Member>) -> Option<Self> {
+        Self::seen(ctx, member, true)
+    }
+
+    fn seen(ctx: &Context<'_>, member: Option<Member>, in_audit: bool) -> Option<Self> {
         let member = member?;
-        match access::sight(ctx, member.id, true) {
+        match access::sight(ctx, member.id, in_audit) {
             Sight::Hidden => None,
             sight => Some(MemberNode(member, sight)),
         }

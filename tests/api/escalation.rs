@@ -13,6 +13,7 @@ on_both_databases!(
     a_reset_link_ends_the_old_password_and_dies_with_a_freeze,
     invitations_need_an_issuer_who_still_holds_the_role,
     the_reissuer_is_the_new_members_inviter,
+    a_frozen_reissuers_link_grants_nothing,
     acts_racing_a_role_deletion_fail_cleanly,
     the_built_in_role_keeps_its_name_in_any_case,
     an_unbound_link_is_no_free_oracle_of_members,
@@ -276,6 +277,27 @@ async fn the_reissuer_is_the_new_members_inviter(app: TestApp) {
         accepted["session"]["member"]["invitedBy"]["email"], "other@example.com",
         "{accepted}"
     );
+}
+
+async fn a_frozen_reissuers_link_grants_nothing(app: TestApp) {
+    let admin = app.admin().await;
+    let admin_role = app.admin_role_id().await;
+    // A role without permissions: any active issuer holds all of it.
+    let nothing = app.create_role(&admin, "Nothing", &[]).await;
+    let (other_id, other) = app.member_with("other@example.com", &admin_role).await;
+    let (invitation, _) = app.invite(&admin, &nothing, None).await;
+    let reissue = "mutation($id: ID!) { reissueInvitation(id: $id) { link errors { code } } }";
+    let data = app
+        .ok(Some(&other), reissue, json!({ "id": invitation }))
+        .await;
+    let secret = secret_of(data["reissueInvitation"]["link"].as_str().unwrap());
+    let freeze = "mutation($id: ID!) { freeze(memberId: $id) { errors { code } } }";
+    app.ok(Some(&admin), freeze, json!({ "id": other_id.to_string() }))
+        .await;
+    let accepted = app
+        .accept(&secret, "new@example.com", "New", "new-member-password")
+        .await;
+    assert_eq!(accepted["errors"][0]["code"], "TOKEN_INVALID", "{accepted}");
 }
 
 async fn acts_racing_a_role_deletion_fail_cleanly(app: TestApp) {
