@@ -298,7 +298,11 @@ async fn answer(
             true => &http.validated,
             false => &http.schema,
         };
-        let response = schema.execute(with_data(r)).await;
+        let operation = r.operation_name.clone();
+        let mut response = schema.execute(with_data(r)).await;
+        if let Some(doc) = &prepared.doc {
+            crate::graphql::ordering::order_response(&mut response.data, doc, operation.as_deref());
+        }
         if let Some(text) = prepared.unproven
             && response.errors.is_empty()
         {

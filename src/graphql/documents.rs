@@ -6,7 +6,7 @@
 //! sharing a database need not agree on it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{Request, ServerError};
@@ -25,7 +25,7 @@ pub struct Documents {
 }
 
 struct Entry {
-    doc: ExecutableDocument,
+    doc: Arc<ExecutableDocument>,
     /// Executed once without any error. Only set for documents without variables,
     /// whose validation cannot depend on the request.
     valid: bool,
@@ -39,6 +39,9 @@ pub struct Prepared {
     pub valid: bool,
     /// The text to pass to [`Documents::passed`] if this execution has no errors.
     pub unproven: Option<String>,
+    /// The parsed document, to put the response in selection order
+    /// ([`crate::graphql::ordering`]).
+    pub doc: Option<Arc<ExecutableDocument>>,
 }
 
 impl Documents {
@@ -53,17 +56,23 @@ impl Documents {
             let unproven =
                 (!entry.valid && without_variables(&entry.doc)).then(|| request.query.clone());
             let valid = entry.valid;
-            request.set_parsed_query(entry.doc.clone());
-            return Ok(Prepared { valid, unproven });
+            request.set_parsed_query(ExecutableDocument::clone(&entry.doc));
+            let doc = Some(entry.doc.clone());
+            return Ok(Prepared {
+                valid,
+                unproven,
+                doc,
+            });
         }
         let cacheable = request.query.len() <= MAX_TEXT;
         let text = cacheable.then(|| request.query.clone());
         crate::graphql::limits::check_nesting(&request.query)?;
         let doc = request.parsed_query()?;
         limits.check(doc)?;
+        let doc = Arc::new(doc.clone());
         let mut unproven = None;
         if let Some(text) = text {
-            if without_variables(doc) {
+            if without_variables(&doc) {
                 unproven = Some(text.clone());
             }
             let entry = Entry {
@@ -79,6 +88,7 @@ impl Documents {
         Ok(Prepared {
             valid: false,
             unproven,
+            doc: Some(doc),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loaders;
 mod member;
 mod member_admin;
+pub mod ordering;
 mod role;
 mod scalars;
 mod session;

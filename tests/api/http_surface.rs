@@ -6,8 +6,61 @@ use crate::on_both_databases;
 on_both_databases!(
     health_and_readiness_answer,
     graphiql_is_served,
-    graphql_refuses_what_is_not_a_json_request
+    graphql_refuses_what_is_not_a_json_request,
+    fields_answer_in_selection_order,
 );
+
+/// Keys of the response text in the order they appear (serde_json's map sorts them).
+fn key_order(text: &str, keys: &[&str]) -> Vec<String> {
+    let mut found: Vec<(usize, &str)> = keys
+        .iter()
+        .filter_map(|k| text.find(&format!("\"{k}\":")).map(|at| (at, *k)))
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, k)| k.to_owned()).collect()
+}
+
+async fn fields_answer_in_selection_order(app: TestApp) {
+    let admin = app.admin().await;
+    // A field waiting on the database came after one that did not.
+    let cases = [
+        (
+            "{ roles { id } me { id } securitySettings { passwordMinLength } }",
+            vec!["roles", "me", "securitySettings"],
+        ),
+        (
+            "{ securitySettings { passwordMinLength } me { id } roles { id } }",
+            vec!["securitySettings", "me", "roles"],
+        ),
+        (
+            "query { ...F me { id } } fragment F on Query { roles { id } }",
+            vec!["roles", "me"],
+        ),
+        (
+            "{ me { email role { name } id } }",
+            vec!["email", "role", "id"],
+        ),
+        (
+            "{ members { nodes { name role { name } email } totalCount } }",
+            vec!["nodes", "name", "role", "email", "totalCount"],
+        ),
+    ];
+    for (query, expected) in cases {
+        let text = app
+            .client
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains("\"errors\""), "{text}");
+        assert_eq!(key_order(&text, &expected), expected, "{query}: {text}");
+    }
+}
 
 async fn health_and_readiness_answer(app: TestApp) {
     for path in ["/healthz", "/readyz", "/metrics"] {
