@@ -43,6 +43,7 @@ pub async fn open(
     db::run_migrations(database).await?;
     let statements = Arc::new(AtomicU64::new(0));
     let pool = Pool::new(database, pool_size, statements.clone())?;
+    domain::keys::rekey(&pool).await?;
     let hasher = Hasher::new(hash_concurrency())?;
     Ok(AppState {
         pool,

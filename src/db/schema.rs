@@ -56,6 +56,7 @@ diesel::table! {
         updated_at -> Timestamp,
         reset_password_valid_hours -> Integer,
         default_password_set_by -> Nullable<BigInt>,
+        keys_version -> Integer,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod invitations;
+pub mod keys;
 pub mod member_admin;
 pub mod member_list;
 pub mod member_search;

@@ -1,5 +1,8 @@
 //! Validation and normalisation of user input shared by several operations.
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use crate::error::{ErrorCode, Rejection};
 
 /// Longest password accepted, in characters; longer input is refused before hashing
@@ -12,6 +15,20 @@ fn invalid(message: impl Into<String>) -> Rejection {
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
+}
+
+/// Whether `s` holds an invisible formatting character (Unicode Cf: zero-width
+/// spaces and joiners, bidi overrides, soft hyphens), which lets one name look like
+/// another (`Administrator\u{200b}`).
+fn has_format(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.general_category() == GeneralCategory::Format)
+}
+
+fn invisible(what: &str) -> Rejection {
+    invalid(format!(
+        "{what} must not contain invisible formatting characters (zero-width or bidi ones)"
+    ))
 }
 
 /// A trimmed email address, or why it is not one.
@@ -29,12 +46,18 @@ pub fn email(raw: &str) -> Result<String, Rejection> {
     {
         return Err(invalid("email must look like name@example.com"));
     }
+    if has_format(email) {
+        return Err(invisible("email"));
+    }
     Ok(email.to_owned())
 }
 
-/// The case-insensitive key under which an email or name is unique.
+/// The key under which an email or name is unique: trimmed, in Unicode normal form
+/// C and case-folded, so that the NFC and NFD spellings of one address, or two
+/// casings of it, are one key. Folding can undo the composition, hence NFC twice.
 pub fn key(s: &str) -> String {
-    s.trim().to_lowercase()
+    let composed: String = s.trim().nfc().collect();
+    caseless::default_case_fold_str(&composed).nfc().collect()
 }
 
 /// A trimmed display name of 1 to `max` characters.
@@ -45,6 +68,9 @@ pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Rejection> {
         return Err(invalid(format!(
             "{what} must be 1 to {max} characters, without control characters"
         )));
+    }
+    if has_format(s) {
+        return Err(invisible(what));
     }
     Ok(s.to_owned())
 }
@@ -93,6 +119,27 @@ mod tests {
         for bad in ["", "a", "@x", "x@", "a b@c", "a@b@c", "a@\u{0}b"] {
             assert!(email(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn look_alikes_share_a_key_or_are_refused() {
+        let (nfc, nfd) = (
+            "j\u{e9}r\u{f4}me@example.com",
+            "je\u{301}ro\u{302}me@example.com",
+        );
+        assert_ne!(nfc, nfd);
+        assert_eq!(key(nfc), key(nfd));
+        assert_eq!(key("J\u{c9}R\u{d4}ME@Example.com"), key(nfd));
+        assert_eq!(key("Stra\u{df}e"), key("STRASSE"));
+        for bad in [
+            "admin\u{200b}@localhost",
+            "a\u{202e}b@example.com",
+            "x\u{feff}@y",
+        ] {
+            assert!(email(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(label("Administrator\u{200b}", "name", 80).is_err());
+        assert!(label("Ren\u{e9}e", "name", 80).is_ok());
     }
 
     #[test]

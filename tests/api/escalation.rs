@@ -20,6 +20,8 @@ on_both_databases!(
     other_members_need_members_view_by_any_path,
     throttle_rows_hold_no_typed_text_and_expire,
     control_characters_are_named_as_such,
+    look_alike_emails_and_role_names_are_one_or_refused,
+    keys_made_before_normalization_are_rekeyed_once,
 );
 
 const RESET: &str = "mutation($id: ID!, $mode: PasswordResetMode, $v: Int) {
@@ -521,4 +523,121 @@ async fn control_characters_are_named_as_such(app: TestApp) {
         .as_str()
         .unwrap_or_default();
     assert!(message.contains("control characters"), "{data}");
+}
+
+async fn look_alike_emails_and_role_names_are_one_or_refused(app: TestApp) {
+    let admin = app.admin().await;
+    let viewer = app
+        .create_role(&admin, "Caf\u{e9}", &["MEMBERS_VIEW"])
+        .await;
+    let nfc = "j\u{e9}r\u{f4}me@example.com";
+    let nfd = "je\u{301}ro\u{302}me@example.com";
+    app.add_members_as(&[nfc], "J", &viewer).await;
+    // The other spelling, or another casing, is the same address.
+    assert_eq!(app.login_outcome(nfd, MEMBER_PASSWORD).await, "OK");
+    assert_eq!(
+        app.login_outcome("J\u{c9}R\u{d4}ME@example.com", MEMBER_PASSWORD)
+            .await,
+        "OK"
+    );
+    let invite = "mutation($role: ID!, $email: String) { invite(roleId: $role, validity: ONE_DAY, email: $email) { errors { code field } } }";
+    let data = app
+        .ok(
+            Some(&admin),
+            invite,
+            json!({ "role": viewer, "email": nfd }),
+        )
+        .await;
+    assert_eq!(user_error(&data, "invite"), "NAME_TAKEN");
+    for bad in ["admin\u{200b}@localhost", "a\u{202e}b@example.com"] {
+        let data = app
+            .ok(
+                Some(&admin),
+                invite,
+                json!({ "role": viewer, "email": bad }),
+            )
+            .await;
+        assert_eq!(user_error(&data, "invite"), "INVALID_INPUT", "{bad:?}");
+    }
+    let create = |name: &str| json!({ "input": { "name": name, "permissions": [] } });
+    for (name, code) in [
+        ("Administrator\u{200b}", "INVALID_INPUT"),
+        ("Cafe\u{301}", "NAME_TAKEN"),
+        ("CAF\u{c9}", "NAME_TAKEN"),
+    ] {
+        let data = app.ok(Some(&admin), CREATE_ROLE, create(name)).await;
+        assert_eq!(user_error(&data, "createRole"), code, "{name:?}");
+    }
+}
+
+async fn keys_made_before_normalization_are_rekeyed_once(app: TestApp) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::{members, settings};
+    let admin = app.admin().await;
+    let viewer = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let (nfc, nfd) = (
+        "j\u{e9}r\u{f4}me@example.com",
+        "je\u{301}ro\u{302}me@example.com",
+    );
+    let ids = app
+        .add_members_as(&["Stra\u{df}e@example.com", nfc], "M", &viewer)
+        .await;
+    let twin = app
+        .add_members_as(&["twin@example.com"], "M", &viewer)
+        .await[0];
+    // As an older Roster left them: lower-cased keys, and two spellings of one address.
+    let old = [
+        (ids[0], "stra\u{df}e@example.com".to_owned()),
+        (ids[1], nfc.to_owned()),
+        (twin, nfd.to_owned()),
+    ];
+    let mut conn = app.state.pool.get().await.unwrap();
+    roster::with_conn!(&mut conn, |c| async {
+        for (id, key) in &old {
+            diesel::update(members::table.find(id))
+                .set(members::email_key.eq(key))
+                .execute(c)
+                .await?;
+        }
+        diesel::update(members::table.find(twin))
+            .set(members::email.eq(nfd))
+            .execute(c)
+            .await?;
+        diesel::update(settings::table)
+            .set(settings::keys_version.eq(0))
+            .execute(c)
+            .await
+    }
+    .await)
+    .unwrap();
+    drop(conn);
+    roster::domain::keys::rekey(&app.state.pool).await.unwrap();
+    let keys = || async {
+        let mut conn = app.state.pool.get().await.unwrap();
+        roster::with_conn!(&mut conn, |c| members::table
+            .filter(members::id.eq_any([ids[0], ids[1], twin]))
+            .order(members::id)
+            .select(members::email_key)
+            .load::<String>(c)
+            .await)
+        .unwrap()
+    };
+    // The twins keep their keys (the unique index would refuse one); the rest move.
+    assert_eq!(keys().await, ["strasse@example.com", nfc, nfd]);
+    assert_eq!(
+        app.login_outcome("STRASSE@example.com", MEMBER_PASSWORD)
+            .await,
+        "OK"
+    );
+    // Once: a second run finds the work done and changes nothing.
+    let mut conn = app.state.pool.get().await.unwrap();
+    roster::with_conn!(&mut conn, |c| diesel::update(members::table.find(ids[0]))
+        .set(members::email_key.eq("stale"))
+        .execute(c)
+        .await)
+    .unwrap();
+    drop(conn);
+    roster::domain::keys::rekey(&app.state.pool).await.unwrap();
+    assert_eq!(keys().await[0], "stale");
 }
