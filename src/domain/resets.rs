@@ -63,7 +63,14 @@ pub async fn complete(
         .filter(members::reset_token_hash.eq(hash))
         .filter(members::reset_expires_at.gt(now))
         .filter(members::status.eq("ACTIVE"));
-    set_password(state, target, &new_hash, settings.session_ttl(), origin)
-        .await?
-        .ok_or_else(token_invalid)
+    set_password(
+        state,
+        target,
+        &new_hash,
+        settings.session_ttl(),
+        origin,
+        true,
+    )
+    .await?
+    .ok_or_else(token_invalid)
 }

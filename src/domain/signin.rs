@@ -56,6 +56,21 @@ fn refusal(member: &Member, now: NaiveDateTime) -> Option<(Error, &'static str)>
     None
 }
 
+/// Whether `member`'s password was set by a reset (default or temporary) and not yet
+/// replaced: what such a password opens is marked in the audit log (`viaReset`),
+/// since whoever reset it knows it too.
+fn from_reset(member: &Member) -> bool {
+    member.must_change_password && member.password_expires_at.is_some()
+}
+
+/// The audit details of an act done with a password or link a reset handed out.
+fn reset_mark(via_reset: bool) -> serde_json::Value {
+    match via_reset {
+        true => json!({ "viaReset": true }),
+        false => json!({}),
+    }
+}
+
 /// Signs a member in by email and password. Unknown email and wrong password cost
 /// the same (a dummy hash is verified) and give the same answer.
 pub async fn login(
@@ -148,9 +163,10 @@ pub async fn login(
             .values(&new)
             .execute(c)
             .await?;
+        let details = reset_mark(from_reset(&member));
         audit::insert(
             &origin,
-            Event::member(AuditAction::LoginSucceeded, member.id, json!({})),
+            Event::member(AuditAction::LoginSucceeded, member.id, details),
             now,
         )
         .execute(c)
@@ -252,20 +268,30 @@ pub async fn change_password(
         .find(viewer.member.id)
         .filter(members::status.eq("ACTIVE"))
         .filter(members::password_hash.eq(old_hash));
-    set_password(state, target, &new_hash, settings.session_ttl(), origin)
-        .await?
-        .ok_or(Error::Unauthenticated)
+    let via_reset = from_reset(&viewer.member);
+    set_password(
+        state,
+        target,
+        &new_hash,
+        settings.session_ttl(),
+        origin,
+        via_reset,
+    )
+    .await?
+    .ok_or(Error::Unauthenticated)
 }
 
 /// Stores a new password for the one member `target` selects (if it still does),
 /// clears reset state, ends the member's sessions, opens a fresh one and records
-/// PASSWORD_CHANGED, all in one transaction. `None` when `target` selects nobody.
+/// PASSWORD_CHANGED (marked `viaReset` when done with what a reset handed out), all in
+/// one transaction. `None` when `target` selects nobody.
 pub(crate) async fn set_password<T>(
     state: &AppState,
     target: T,
     new_hash: &str,
     ttl: chrono::Duration,
     origin: &Origin,
+    via_reset: bool,
 ) -> Result<Option<IssuedSession>>
 where
     T: diesel::query_builder::IntoUpdateTarget<Table = members::table> + Clone + Send + Sync,
@@ -317,7 +343,11 @@ where
         };
         audit::insert(
             &origin,
-            Event::member(AuditAction::PasswordChanged, member.id, json!({})),
+            Event::member(
+                AuditAction::PasswordChanged,
+                member.id,
+                reset_mark(via_reset),
+            ),
             now,
         )
         .execute(c)

@@ -22,6 +22,7 @@ on_both_databases!(
     control_characters_are_named_as_such,
     look_alike_emails_and_role_names_are_one_or_refused,
     keys_made_before_normalization_are_rekeyed_once,
+    what_a_reset_hands_out_is_marked_in_the_audit_log,
 );
 
 const RESET: &str = "mutation($id: ID!, $mode: PasswordResetMode, $v: Int) {
@@ -640,4 +641,60 @@ async fn keys_made_before_normalization_are_rekeyed_once(app: TestApp) {
     drop(conn);
     roster::domain::keys::rekey(&app.state.pool).await.unwrap();
     assert_eq!(keys().await[0], "stale");
+}
+
+async fn what_a_reset_hands_out_is_marked_in_the_audit_log(app: TestApp) {
+    let admin = app.admin().await;
+    let viewer = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let ids = app
+        .add_members_as(&["t@example.com", "l@example.com"], "M", &viewer)
+        .await;
+    let reset = |id: i64, mode: &str| json!({ "id": id.to_string(), "mode": mode });
+    let data = app
+        .ok(Some(&admin), RESET, reset(ids[0], "TEMPORARY_PASSWORD"))
+        .await;
+    let temporary = data["resetPassword"]["temporaryPassword"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = app.login("t@example.com", &temporary).await;
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { errors { code } } }";
+    app.ok(
+        Some(&session),
+        change,
+        json!({ "c": temporary, "n": "chosen-password-1" }),
+    )
+    .await;
+    app.login("t@example.com", "chosen-password-1").await;
+    let data = app
+        .ok(Some(&admin), RESET, reset(ids[1], "RESET_LINK"))
+        .await;
+    let link = data["resetPassword"]["resetLink"].as_str().unwrap();
+    let complete = "mutation($t: String!, $pw: String!) { completePasswordReset(token: $t, newPassword: $pw) { errors { code } } }";
+    app.ok(
+        None,
+        complete,
+        json!({ "t": secret_of(link), "pw": "chosen-password-2" }),
+    )
+    .await;
+    let marked = |e: &Value| {
+        let details: Value = serde_json::from_str(e["details"].as_str().unwrap()).unwrap();
+        details["viaReset"] == true
+    };
+    let events = app.audit(&admin).await;
+    let of = |email: &str, action: &str| -> Vec<bool> {
+        events
+            .iter()
+            .rev()
+            .filter(|e| e["targetMember"]["email"] == email && e["action"] == action)
+            .map(marked)
+            .collect()
+    };
+    // Oldest first: the sign-in with the temporary password and the change made in its
+    // session are marked; the sign-in with the password chosen then is not.
+    assert_eq!(of("t@example.com", "LOGIN_SUCCEEDED"), [true, false]);
+    assert_eq!(of("t@example.com", "PASSWORD_CHANGED"), [true]);
+    assert_eq!(of("l@example.com", "PASSWORD_CHANGED"), [true]);
+    // An ordinary sign-in is not marked.
+    assert!(of(ADMIN_EMAIL, "LOGIN_SUCCEEDED").iter().all(|m| !m));
 }
