@@ -264,10 +264,15 @@ async fn answer(
 ) -> Response {
     // Parsed and measured before the session is even looked up, so that an oversized
     // operation costs nothing; the schema reuses the parsed document.
-    let prepared: Vec<Result<Prepared, ServerError>> = batch
-        .iter_mut()
-        .map(|r| http.documents.prepare(r, &http.limits))
-        .collect();
+    let mut prepared: Vec<Result<Prepared, ServerError>> = Vec::new();
+    // Not batch.iter_mut(): its iterator is not Send, and preparing may await.
+    let requests = match &mut batch {
+        BatchRequest::Single(r) => std::slice::from_mut(r),
+        BatchRequest::Batch(list) => list.as_mut_slice(),
+    };
+    for request in requests {
+        prepared.push(http.documents.prepare_async(request, http.limits).await);
+    }
     if let (BatchRequest::Single(_), [Err(error)]) = (&batch, prepared.as_slice()) {
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
         return GraphQLResponse::from(response).into_response();

@@ -18,10 +18,25 @@ const CAPACITY: usize = 128;
 /// Longer texts are parsed every time, which bounds the cache's memory.
 const MAX_TEXT: usize = 4096;
 
+/// Longer texts are parsed on a blocking thread: parsing is linear, but a 1 MiB
+/// document still takes long enough to stall every request sharing a worker thread.
+const LONG_TEXT: usize = 16 * 1024;
+
 /// Operations that parsed and passed the limits, by query text.
-#[derive(Default)]
 pub struct Documents {
     parsed: Mutex<HashMap<String, Entry>>,
+    /// One long text is parsed at a time: they queue (within the request time limit)
+    /// instead of taking every blocking thread, which SQLite's connections use too.
+    long: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Documents {
+            parsed: Mutex::default(),
+            long: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
+    }
 }
 
 struct Entry {
@@ -45,6 +60,38 @@ pub struct Prepared {
 }
 
 impl Documents {
+    /// [`Documents::prepare`], on a blocking thread for a long text that is not
+    /// remembered. The thread keeps its turn until it is done, even when the request
+    /// gives up waiting for it, so long texts never hold more than one thread.
+    pub async fn prepare_async(
+        self: &Arc<Self>,
+        request: &mut Request,
+        limits: QueryLimits,
+    ) -> Result<Prepared, ServerError> {
+        let remembered = || self.lock().contains_key(&request.query);
+        if request.query.len() <= LONG_TEXT || remembered() {
+            return self.prepare(request, &limits);
+        }
+        let turn = self.long.clone().acquire_owned().await;
+        let turn = turn.map_err(|e| ServerError::new(e.to_string(), None))?;
+        let (documents, mut owned) = (self.clone(), std::mem::replace(request, Request::new("")));
+        let job = move || {
+            let prepared = documents.prepare(&mut owned, &limits);
+            // A refused document is dropped here too: freeing a huge parse tree takes
+            // as long as building it.
+            if prepared.is_err() {
+                owned = Request::new("");
+            }
+            drop(turn);
+            (owned, prepared)
+        };
+        let (owned, prepared) = tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| ServerError::new(format!("preparing the document failed: {e}"), None))?;
+        *request = owned;
+        prepared
+    }
+
     /// Parses `request` (or takes it from the cache) and checks it against `limits`;
     /// the request then carries the document, so the schema does not parse it again.
     pub fn prepare(

@@ -38,6 +38,44 @@ mod slow_bodies {
     }
 }
 
+/// Long documents are parsed one at a time off the worker threads: a few of them in
+/// flight leave `/healthz` answering at once. No database is involved. Timing: run
+/// alone, as CI does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing: run alone (.ci/run does)"]
+async fn long_documents_do_not_stall_other_requests() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let server = spawn_serve(&db.raw_url, &[]);
+    let long = json!({ "query": format!("{{ {}}}", "a ".repeat(200_000)) });
+    let started = Instant::now();
+    let requests: Vec<_> = (0..3)
+        .map(|_| {
+            let (base, long) = (server.base.clone(), long.clone());
+            tokio::spawn(async move { post_raw(&base, &long).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut slowest = Duration::ZERO;
+    while requests.iter().any(|r| !r.is_finished()) && started.elapsed() < Duration::from_secs(60) {
+        let asked = Instant::now();
+        let health = reqwest::get(format!("{}/healthz", server.base))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for request in requests {
+        let (_, resp) = request.await.unwrap();
+        assert_eq!(limit_of(&resp), "document size", "{resp}");
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/healthz took {slowest:?}"
+    );
+    assert_eq!(terminate(server), Some(0));
+}
+
 async fn post_raw(base: &str, body: &Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
         .post(format!("{base}/graphql"))
