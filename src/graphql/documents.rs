@@ -21,6 +21,7 @@ const MAX_TEXT: usize = 4096;
 /// Longer texts are parsed on a blocking thread: parsing is linear, but a 1 MiB
 /// document still takes long enough to stall every request sharing a worker thread.
 const LONG_TEXT: usize = 16 * 1024;
+const _: () = assert!(LONG_TEXT > MAX_TEXT, "long texts are never remembered");
 
 /// Operations that parsed and passed the limits, by query text.
 pub struct Documents {
@@ -60,16 +61,15 @@ pub struct Prepared {
 }
 
 impl Documents {
-    /// [`Documents::prepare`], on a blocking thread for a long text that is not
-    /// remembered. The thread keeps its turn until it is done, even when the request
+    /// [`Documents::prepare`], on a blocking thread for a long text. The thread keeps its turn until it is done, even when the request
     /// gives up waiting for it, so long texts never hold more than one thread.
     pub async fn prepare_async(
         self: &Arc<Self>,
         request: &mut Request,
         limits: QueryLimits,
     ) -> Result<Prepared, ServerError> {
-        let remembered = || self.lock().contains_key(&request.query);
-        if request.query.len() <= LONG_TEXT || remembered() {
+        // Longer than MAX_TEXT: never remembered, so always parsed.
+        if request.query.len() <= LONG_TEXT {
             return self.prepare(request, &limits);
         }
         let turn = self.long.clone().acquire_owned().await;
