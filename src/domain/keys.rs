@@ -46,6 +46,28 @@ fn parked(id: i64) -> String {
     format!("\u{1}rekey:{id}")
 }
 
+/// Re-keys the unique `$key` column of `$table` from its `$text` column, in two
+/// passes (every moving row is parked first) so that no two rows hold one key between
+/// the statements.
+macro_rules! rekey_unique {
+    ($c:expr, $table:ident, $text:ident, $key:ident, $what:expr) => {{
+        let rows: Keyed = $table::table
+            .select(($table::id, $table::$text, $table::$key))
+            .load($c)
+            .await?;
+        let moves = changes(rows, $what);
+        for parking in [true, false] {
+            for (id, key) in &moves {
+                let key = if parking { parked(*id) } else { key.clone() };
+                diesel::update($table::table.find(*id))
+                    .set($table::$key.eq(key))
+                    .execute($c)
+                    .await?;
+            }
+        }
+    }};
+}
+
 /// Re-keys members, roles and invitations once per database; other instances
 /// starting at the same moment find the work claimed and skip it.
 pub async fn rekey(pool: &Pool) -> Result<()> {
@@ -58,44 +80,8 @@ pub async fn rekey(pool: &Pool) -> Result<()> {
         if claimed == 0 {
             return Ok::<_, Error>(());
         }
-        let rows: Keyed = members::table
-            .select((members::id, members::email, members::email_key))
-            .load(c)
-            .await?;
-        let moves = changes(rows, "member emails");
-        for (id, _) in &moves {
-            let row = members::table.find(*id);
-            diesel::update(row)
-                .set(members::email_key.eq(parked(*id)))
-                .execute(c)
-                .await?;
-        }
-        for (id, key) in &moves {
-            let row = members::table.find(*id);
-            diesel::update(row)
-                .set(members::email_key.eq(key))
-                .execute(c)
-                .await?;
-        }
-        let rows: Keyed = roles::table
-            .select((roles::id, roles::name, roles::name_key))
-            .load(c)
-            .await?;
-        let moves = changes(rows, "role names");
-        for (id, _) in &moves {
-            let row = roles::table.find(*id);
-            diesel::update(row)
-                .set(roles::name_key.eq(parked(*id)))
-                .execute(c)
-                .await?;
-        }
-        for (id, key) in &moves {
-            let row = roles::table.find(*id);
-            diesel::update(row)
-                .set(roles::name_key.eq(key))
-                .execute(c)
-                .await?;
-        }
+        rekey_unique!(c, members, email, email_key, "member emails");
+        rekey_unique!(c, roles, name, name_key, "role names");
         // Invitation keys are not unique: one pass.
         let rows: Vec<(i64, Option<String>)> = invitations::table
             .filter(invitations::email.is_not_null())
