@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel_async::RunQueryDsl;
-use roster::auth::{Viewer, token};
+use roster::auth::token;
 use roster::clock::SystemClock;
-use roster::config::DatabaseUrl;
+use roster::db::DatabaseUrl;
+use roster::db::with_conn;
+use roster::domain::Viewer;
 use roster::domain::member_list::{self, MemberFilter};
 use roster::domain::{bootstrap, roles};
-use roster::with_conn;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -54,7 +55,7 @@ async fn run() {
     }
 }
 
-async fn open(url: &str, pool: usize) -> Result<roster::state::AppState> {
+async fn open(url: &str, pool: usize) -> Result<roster::domain::AppState> {
     let url = DatabaseUrl::parse(url).map_err(|e| e.to_string())?;
     roster::open(&url, pool, "http://localhost", Arc::new(SystemClock))
         .await
@@ -176,7 +177,7 @@ async fn seed(url: &str, count: i64) -> Result<()> {
 
 /// One members page as Roster serves it: the session check, then the page with its
 /// roles and the count, through the same functions and so the same statements.
-async fn one_page(state: &roster::state::AppState, secret: &str) -> Result<()> {
+async fn one_page(state: &roster::domain::AppState, secret: &str) -> Result<()> {
     let viewer = Viewer::from_token(state, secret)
         .await
         .map_err(fail)?

@@ -25,14 +25,7 @@
 
 use std::net::SocketAddr;
 
-/// Where the data lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// A SQLite file path (or `file:` URI).
-    Sqlite(String),
-    /// A PostgreSQL connection URL.
-    Postgres(String),
-}
+use crate::db::DatabaseUrl;
 
 /// The database flag, shared by every subcommand.
 #[derive(clap::Args, Clone, Debug)]
@@ -119,6 +112,11 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// `DATABASE_URL` as a [`DatabaseUrl`], or why it cannot be used.
+pub fn database_url(raw: &str) -> Result<DatabaseUrl, ConfigError> {
+    DatabaseUrl::parse(raw).map_err(|reason| invalid("DATABASE_URL", reason))
+}
+
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
@@ -147,31 +145,6 @@ pub struct Config {
     pub server: crate::server::ServerLimits,
 }
 
-impl DatabaseUrl {
-    /// Parses `DATABASE_URL`.
-    pub fn parse(url: &str) -> Result<Self, ConfigError> {
-        const VAR: &str = "DATABASE_URL";
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DatabaseUrl::Postgres(url.to_owned()));
-        }
-        let Some(rest) = url.strip_prefix("sqlite:") else {
-            let scheme = url.split(':').next().unwrap_or_default();
-            return Err(invalid(
-                VAR,
-                format!("expected sqlite://<path> or postgres://..., got scheme '{scheme}'"),
-            ));
-        };
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        if path.is_empty() || path == ":memory:" {
-            return Err(invalid(
-                VAR,
-                "a SQLite URL needs a file path, e.g. sqlite://roster.db",
-            ));
-        }
-        Ok(DatabaseUrl::Sqlite(path.to_owned()))
-    }
-}
-
 impl Config {
     /// Validates the flags and environment of `roster serve`.
     pub fn new(db: &DatabaseArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
@@ -190,7 +163,7 @@ impl Config {
             )
             .map_err(|r| invalid("ROSTER_ADMIN_PASSWORD", r.message))?;
         }
-        let database = DatabaseUrl::parse(&db.database_url)?;
+        let database = database_url(&db.database_url)?;
         let db_pool_size = match &serve.db_pool_size {
             Some(size) => number("ROSTER_DB_POOL_SIZE", size, 1, 1000)?,
             None => crate::db::default_pool_size(&database),

@@ -1,6 +1,5 @@
-//! The application's error type, and the one place where errors become GraphQL errors.
-
-use async_graphql::ErrorExtensions;
+//! The application's error type; `graphql/errors.rs` is the one place where it becomes
+//! a GraphQL error.
 
 /// Why an expected operation was refused; becomes a `UserError` in a mutation payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,24 +124,11 @@ impl Error {
             Error::Internal(m) => format!("internal error: {m}"),
         }
     }
-
-    /// The `extensions.code` a client sees for this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Rejected(_) | Error::BadInput(_) => "BAD_USER_INPUT",
-            Error::Unauthenticated => "UNAUTHENTICATED",
-            Error::Forbidden(_) => "FORBIDDEN",
-            Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
-            Error::RateLimited(_) => "RATE_LIMITED",
-            Error::Busy(_) => "SERVER_BUSY",
-            Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
-            Error::Db(e) if is_connection_lost(e) => "SERVICE_UNAVAILABLE",
-            Error::Db(_) | Error::Internal(_) => "INTERNAL_SERVER_ERROR",
-        }
-    }
 }
 
-fn is_connection_lost(e: &diesel::result::Error) -> bool {
+/// Whether a database error means the database went away (stopping, restarting, the
+/// connection dropped) rather than a fault of the statement.
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind as K, Error as E};
     // PostgreSQL's own words when it is stopping or starting; diesel keeps no SQLSTATE.
     const GOING_AWAY: [&str; 4] = [
@@ -156,33 +142,5 @@ fn is_connection_lost(e: &diesel::result::Error) -> bool {
         | E::BrokenTransactionManager => true,
         E::DatabaseError(K::Unknown, info) => GOING_AWAY.iter().any(|w| info.message().contains(w)),
         _ => false,
-    }
-}
-
-impl From<Error> for async_graphql::Error {
-    /// Faults are logged with their detail and reach the client as a generic message.
-    fn from(e: Error) -> Self {
-        let code = e.code();
-        let message = match code {
-            "INTERNAL_SERVER_ERROR" => {
-                tracing::error!(error = %e.detail(), "internal error");
-                "internal server error; the details are in the server log".to_owned()
-            }
-            "SERVICE_UNAVAILABLE" => {
-                tracing::warn!(error = %e.detail(), "database unavailable");
-                "the database is unavailable; try again shortly".to_owned()
-            }
-            _ => e.detail(),
-        };
-        let retry_after = match e {
-            Error::RateLimited(s) => Some(s),
-            _ => None,
-        };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let Some(s) = retry_after {
-                ext.set("retryAfterSeconds", s);
-            }
-        })
     }
 }

@@ -17,12 +17,12 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::auth::Viewer;
+use crate::domain::AppState;
+use crate::domain::Viewer;
 use crate::graphql::documents::{Documents, Prepared};
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{RequestCtx, RosterSchema};
-use crate::state::AppState;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -9,7 +9,6 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod server;
-pub mod state;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -18,10 +17,10 @@ use axum::Router;
 
 use crate::auth::Hasher;
 use crate::clock::Clock;
-use crate::config::{Config, DatabaseUrl};
-use crate::db::Pool;
+use crate::config::Config;
+use crate::db::{DatabaseUrl, Pool};
+use crate::domain::AppState;
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
 /// The router serving the whole API with `state`, with default HTTP options.
 pub fn app(state: AppState) -> Router {

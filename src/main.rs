@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
 /// blocks; mimalloc returns them (measured in bench/).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use roster::config::{Config, DatabaseArgs, DatabaseUrl, ServeArgs};
+use roster::config::{Config, DatabaseArgs, ServeArgs, database_url};
+use roster::db::DatabaseUrl;
 use roster::domain::bootstrap;
 
 /// Roster: GraphQL API server for member management.
@@ -61,7 +62,7 @@ fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
     init_tracing();
-    let database = match DatabaseUrl::parse(&cli.db.database_url) {
+    let database = match database_url(&cli.db.database_url) {
         Ok(d) => d,
         Err(e) => return config_error(e),
     };

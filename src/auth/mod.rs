@@ -1,8 +1,6 @@
-//! Credentials: password hashing, tokens, and the signed-in member.
+//! Credentials: password hashing and tokens.
 
 pub mod password;
 pub mod token;
-pub mod viewer;
 
 pub use password::Hasher;
-pub use viewer::Viewer;

@@ -4,7 +4,7 @@ use diesel::Connection;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::config::DatabaseUrl;
+use super::DatabaseUrl;
 use crate::error::Error;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

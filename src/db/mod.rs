@@ -5,6 +5,7 @@ mod instrumentation;
 mod migrate;
 pub mod schema;
 mod sqlite_setup;
+mod url;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -21,8 +22,8 @@ use futures_util::FutureExt;
 
 pub use instrumentation::StatementCounter;
 pub use migrate::run_migrations;
+pub use url::DatabaseUrl;
 
-use crate::config::DatabaseUrl;
 use crate::error::Error;
 
 /// The SQLite connection type: diesel's synchronous connection run on blocking threads.
@@ -113,7 +114,7 @@ impl Pool {
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), Error> {
         let mut conn = self.get().await?;
-        crate::with_conn!(&mut conn, |c| c.batch_execute("SELECT 1").await)
+        with_conn!(&mut conn, |c| c.batch_execute("SELECT 1").await)
             .map_err(|e| Error::Unavailable(e.to_string()))
     }
 }
@@ -216,9 +217,11 @@ impl MemberWriteLock for AsyncPgConnection {
 }
 
 /// Runs `$body` with `$c` bound to the connection of whichever backend `$conn` holds;
-/// the body is type-checked against both.
+/// the body is type-checked against both. Reached as `db::with_conn!`; exported (under a
+/// hidden root name) only so that the integration tests can run SQL of their own.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! with_conn {
+macro_rules! __with_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
             $crate::db::Conn::Sqlite($c) => {
@@ -235,7 +238,6 @@ macro_rules! with_conn {
 
 /// Runs `$body` in one write transaction on whichever backend `$conn` holds; the body
 /// returns `Result<_, E>` with `E: From<diesel::result::Error>`, and an `Err` rolls back.
-#[macro_export]
 macro_rules! transaction {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -254,3 +256,5 @@ macro_rules! transaction {
         }
     };
 }
+pub use __with_conn as with_conn;
+pub(crate) use transaction;

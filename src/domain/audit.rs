@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::db::Conn;
 use crate::db::schema::audit_events;
+use crate::db::with_conn;
 use crate::error::Result;
-use crate::with_conn;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! First start: the built-in role, default settings and a first administrator.
 
 use crate::auth::token;
+use crate::domain::AppState;
 use crate::domain::members::{self, NewMember};
 use crate::domain::{roles, settings, validate};
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
 /// The first administrator, when this start created one.
 pub struct CreatedAdmin {

@@ -9,6 +9,8 @@ use crate::auth::token;
 use crate::db::Conn;
 use crate::db::MemberWriteLock;
 use crate::db::schema::{invitations, members, roles, sessions};
+use crate::db::{transaction, with_conn};
+use crate::domain::AppState;
 use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{self as member_rows, Member, NewMember};
 use crate::domain::roles::Role;
@@ -17,8 +19,6 @@ use crate::domain::sessions::NewSession;
 use crate::domain::signin::IssuedSession;
 use crate::domain::{Actor, settings, throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
-use crate::state::AppState;
-use crate::{transaction, with_conn};
 
 /// Where an invitation stands; EXPIRED is derived from `expires_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

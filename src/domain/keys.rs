@@ -8,9 +8,9 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Pool;
 use crate::db::schema::{invitations, members, roles, settings};
+use crate::db::transaction;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::transaction;
 
 /// Rows as (id, text, stored key).
 type Keyed = Vec<(i64, String, String)>;

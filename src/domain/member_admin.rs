@@ -13,14 +13,14 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
+use crate::db::transaction;
 use crate::db::{Conn, MemberWriteLock};
+use crate::domain::AppState;
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
 use crate::domain::{Actor, settings, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
-use crate::state::AppState;
-use crate::transaction;
 
 /// Longest freeze reason, in characters.
 const REASON_MAX: usize = 500;

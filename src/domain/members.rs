@@ -6,9 +6,9 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
 use crate::db::schema::members;
+use crate::db::with_conn;
 use crate::domain::validate;
 use crate::error::{ErrorCode, Rejection, Result};
-use crate::with_conn;
 
 /// Longest member name, in characters.
 pub const NAME_MAX: usize = 100;

@@ -14,10 +14,14 @@ pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
+pub mod state;
 pub mod throttle;
 pub mod validate;
+pub mod viewer;
 
 pub use permissions::{Permission, PermissionSet};
+pub use state::AppState;
+pub use viewer::Viewer;
 
 /// A signed-in member acting through the API: who, with which permissions, from where.
 pub struct Actor {

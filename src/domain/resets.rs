@@ -4,12 +4,12 @@ use diesel::prelude::*;
 
 use crate::auth::token;
 use crate::db::schema::members;
+use crate::db::with_conn;
+use crate::domain::AppState;
 use crate::domain::audit::Origin;
 use crate::domain::signin::{IssuedSession, check_new_password, set_password};
 use crate::domain::{settings, throttle};
 use crate::error::{ErrorCode, Rejection, Result};
-use crate::state::AppState;
-use crate::with_conn;
 
 fn token_invalid() -> crate::error::Error {
     Rejection::new(

@@ -8,11 +8,11 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::schema::{invitations, member_counts, members, roles};
 use crate::db::{Conn, MemberWriteLock};
+use crate::db::{transaction, with_conn};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
 use crate::domain::{Actor, Permission, PermissionSet};
 use crate::error::{Error, ErrorCode, Rejection, Result};
-use crate::{transaction, with_conn};
 
 /// Name of the built-in role.
 pub const ADMINISTRATOR: &str = "Administrator";

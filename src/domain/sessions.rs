@@ -6,10 +6,10 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
 use crate::db::schema::{members, roles, sessions};
+use crate::db::with_conn;
 use crate::domain::members::Member;
 use crate::domain::roles::Role;
 use crate::error::Result;
-use crate::with_conn;
 
 /// A session row.
 #[derive(Queryable, Selectable, Clone, Debug)]

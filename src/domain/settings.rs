@@ -6,8 +6,8 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
 use crate::db::schema::settings;
+use crate::db::with_conn;
 use crate::error::Result;
-use crate::with_conn;
 
 /// Minimum password length until an administrator changes it.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 10;
@@ -99,7 +99,7 @@ fn in_range(value: Option<i32>, (min, max): (i32, i32), field: &str) -> Result<(
 
 /// Validates and applies `changes`, recording the act; returns the new settings.
 pub async fn update(
-    state: &crate::state::AppState,
+    state: &crate::domain::AppState,
     actor: &crate::domain::Actor,
     changes: SettingsChanges,
 ) -> Result<Settings> {
@@ -156,7 +156,7 @@ pub async fn update(
         updated_at: now,
     };
     let mut conn = state.pool.get().await?;
-    crate::transaction!(&mut conn, |c| {
+    crate::db::transaction!(&mut conn, |c| {
         let updated = diesel::update(settings::table.find(1))
             .set(&row)
             .returning(Settings::as_returning())

@@ -5,16 +5,17 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::auth::{Viewer, token};
+use crate::auth::token;
 use crate::db::schema::{members, sessions as sessions_table};
+use crate::db::transaction;
+use crate::domain::AppState;
+use crate::domain::Viewer;
 use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{self as member_rows, Member, MemberStatus, find_by_email};
 use crate::domain::sessions::{self, NewSession};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{throttle, validate};
 use crate::error::{Error, ErrorCode, Rejection, Result};
-use crate::state::AppState;
-use crate::transaction;
 
 /// A session just opened; the token is shown to the client this once.
 pub struct IssuedSession {

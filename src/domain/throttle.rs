@@ -15,8 +15,8 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
 use crate::db::schema::throttles;
+use crate::db::with_conn;
 use crate::error::{Error, Result};
-use crate::with_conn;
 
 /// How many attempts a key gets per window.
 #[derive(Clone, Copy, Debug)]

@@ -4,12 +4,12 @@ use std::net::IpAddr;
 
 use async_graphql::{Context, ContextBase};
 
-use crate::auth::Viewer;
+use crate::domain::AppState;
+use crate::domain::Viewer;
 use crate::domain::audit::Origin;
 use crate::domain::{Actor, Permission};
 use crate::error::Error;
 use crate::graphql::loaders::Loaders;
-use crate::state::AppState;
 
 /// Per-request data: the signed-in member (if any) and the client's address.
 pub struct RequestCtx {

@@ -1,8 +1,10 @@
-//! Expected failures as payload data: `UserError` and its codes.
+//! Where Roster's errors become GraphQL errors: expected refusals as payload data
+//! (`UserError` and its codes), everything else as a top-level error with
+//! `extensions.code`.
 
-use async_graphql::{Enum, SimpleObject};
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
 
-use crate::error::{Error, Rejection};
+use crate::error::{Error, Rejection, is_connection_lost};
 
 /// Why a mutation was refused.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -68,5 +70,48 @@ pub fn split<T>(result: Result<T, Error>) -> async_graphql::Result<(Option<T>, V
         Ok(v) => Ok((Some(v), Vec::new())),
         Err(Error::Rejected(r)) => Ok((None, vec![r.into()])),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The `extensions.code` a client sees for `e`.
+pub fn code(e: &Error) -> &'static str {
+    match e {
+        Error::Rejected(_) | Error::BadInput(_) => "BAD_USER_INPUT",
+        Error::Unauthenticated => "UNAUTHENTICATED",
+        Error::Forbidden(_) => "FORBIDDEN",
+        Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+        Error::RateLimited(_) => "RATE_LIMITED",
+        Error::Busy(_) => "SERVER_BUSY",
+        Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
+        Error::Db(e) if is_connection_lost(e) => "SERVICE_UNAVAILABLE",
+        Error::Db(_) | Error::Internal(_) => "INTERNAL_SERVER_ERROR",
+    }
+}
+
+impl From<Error> for async_graphql::Error {
+    /// Faults are logged with their detail and reach the client as a generic message.
+    fn from(e: Error) -> Self {
+        let code = code(&e);
+        let message = match code {
+            "INTERNAL_SERVER_ERROR" => {
+                tracing::error!(error = %e.detail(), "internal error");
+                "internal server error; the details are in the server log".to_owned()
+            }
+            "SERVICE_UNAVAILABLE" => {
+                tracing::warn!(error = %e.detail(), "database unavailable");
+                "the database is unavailable; try again shortly".to_owned()
+            }
+            _ => e.detail(),
+        };
+        let retry_after = match e {
+            Error::RateLimited(s) => Some(s),
+            _ => None,
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(s) = retry_after {
+                ext.set("retryAfterSeconds", s);
+            }
+        })
     }
 }

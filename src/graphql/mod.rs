@@ -19,7 +19,7 @@ mod settings;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, ValidationMode};
 
-use crate::state::AppState;
+use crate::domain::AppState;
 
 pub use access::RequestCtx;
 

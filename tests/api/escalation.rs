@@ -479,7 +479,7 @@ async fn throttle_rows_hold_no_typed_text_and_expire(app: TestApp) {
     }
     let keys = || async {
         let mut conn = app.state.pool.get().await.unwrap();
-        roster::with_conn!(&mut conn, |c| throttles::table
+        roster::db::with_conn!(&mut conn, |c| throttles::table
             .select(throttles::key)
             .load::<String>(c)
             .await)
@@ -594,7 +594,7 @@ async fn keys_made_before_normalization_are_rekeyed_once(app: TestApp) {
         (twin, nfd.to_owned()),
     ];
     let mut conn = app.state.pool.get().await.unwrap();
-    roster::with_conn!(&mut conn, |c| async {
+    roster::db::with_conn!(&mut conn, |c| async {
         for (id, key) in &old {
             diesel::update(members::table.find(id))
                 .set(members::email_key.eq(key))
@@ -616,7 +616,7 @@ async fn keys_made_before_normalization_are_rekeyed_once(app: TestApp) {
     roster::domain::keys::rekey(&app.state.pool).await.unwrap();
     let keys = || async {
         let mut conn = app.state.pool.get().await.unwrap();
-        roster::with_conn!(&mut conn, |c| members::table
+        roster::db::with_conn!(&mut conn, |c| members::table
             .filter(members::id.eq_any([ids[0], ids[1], twin]))
             .order(members::id)
             .select(members::email_key)
@@ -633,7 +633,7 @@ async fn keys_made_before_normalization_are_rekeyed_once(app: TestApp) {
     );
     // Once: a second run finds the work done and changes nothing.
     let mut conn = app.state.pool.get().await.unwrap();
-    roster::with_conn!(&mut conn, |c| diesel::update(members::table.find(ids[0]))
+    roster::db::with_conn!(&mut conn, |c| diesel::update(members::table.find(ids[0]))
         .set(members::email_key.eq("stale"))
         .execute(c)
         .await)

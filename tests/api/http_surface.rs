@@ -162,7 +162,7 @@ on_both_databases!(
 async fn internal_errors_reach_clients_as_a_generic_message(app: TestApp) {
     let admin = app.admin().await;
     let mut conn = app.state.pool.get().await.unwrap();
-    roster::with_conn!(&mut conn, |c| {
+    roster::db::with_conn!(&mut conn, |c| {
         diesel_async::SimpleAsyncConnection::batch_execute(c, "DROP TABLE settings").await
     })
     .unwrap();
@@ -216,17 +216,17 @@ async fn concurrent_writes_all_land_or_fail_cleanly(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_is_503_while_the_database_is_unreachable() {
-    let mut urls = vec![roster::config::DatabaseUrl::Sqlite(
+    let mut urls = vec![roster::db::DatabaseUrl::Sqlite(
         "/nonexistent-dir/roster.db".into(),
     )];
     if std::env::var("ROSTER_TEST_POSTGRES_URL").is_ok() {
-        urls.push(roster::config::DatabaseUrl::Postgres(
+        urls.push(roster::db::DatabaseUrl::Postgres(
             "postgres://postgres@127.0.0.1:1/none".into(),
         ));
     }
     for url in urls {
         let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let state = roster::state::AppState {
+        let state = roster::domain::AppState {
             pool: roster::db::Pool::new(&url, 2, statements.clone()).unwrap(),
             clock: std::sync::Arc::new(roster::clock::SystemClock),
             hasher: roster::auth::Hasher::new(1).unwrap(),

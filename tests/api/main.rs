@@ -13,6 +13,7 @@ mod hardening;
 mod http_surface;
 mod instances;
 mod invitations;
+mod layers;
 mod member_admin;
 mod members;
 mod roles;

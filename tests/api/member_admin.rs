@@ -386,7 +386,7 @@ async fn only_active_admins(app: &TestApp, admin_role: &str, keep: &[i64]) {
     let role: i64 = admin_role.parse().unwrap();
     let mut conn = app.state.pool.get().await.unwrap();
     let keep = keep.to_vec();
-    roster::with_conn!(&mut conn, |c| {
+    roster::db::with_conn!(&mut conn, |c| {
         let q = diesel::update(
             members::table
                 .filter(members::role_id.eq(role))

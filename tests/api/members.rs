@@ -43,7 +43,7 @@ async fn set_status(app: &TestApp, id: i64, status: &str) {
     use diesel::prelude::*;
     use roster::db::schema::members;
     let mut conn = app.state.pool.get().await.unwrap();
-    roster::with_conn!(&mut conn, |c| {
+    roster::db::with_conn!(&mut conn, |c| {
         diesel_async::RunQueryDsl::execute(
             diesel::update(members::table.find(id)).set(members::status.eq(status)),
             c,
@@ -72,7 +72,7 @@ async fn insert_at_once(app: &TestApp, specs: &[(&str, &str, &str)]) {
         rows.join(", ")
     );
     let mut conn = app.state.pool.get().await.unwrap();
-    let inserted = roster::with_conn!(&mut conn, |c| {
+    let inserted = roster::db::with_conn!(&mut conn, |c| {
         diesel_async::RunQueryDsl::execute(diesel::sql_query(sql.clone()), c).await
     })
     .unwrap();
@@ -293,7 +293,7 @@ async fn search_narrowed_by_statistics_finds_the_same(app: TestApp) {
         Backend::Sqlite => sql.replace("CHR(10)", "CHAR(10)"),
     };
     let mut conn = app.state.pool.get().await.unwrap();
-    let inserted = roster::with_conn!(&mut conn, |c| {
+    let inserted = roster::db::with_conn!(&mut conn, |c| {
         diesel_async::RunQueryDsl::execute(diesel::sql_query(sql.clone()), c).await
     })
     .unwrap();
@@ -308,7 +308,7 @@ async fn search_narrowed_by_statistics_finds_the_same(app: TestApp) {
     )
     .await;
     if app.backend == Backend::Postgres {
-        roster::with_conn!(&mut conn, |c| {
+        roster::db::with_conn!(&mut conn, |c| {
             diesel_async::RunQueryDsl::execute(diesel::sql_query("ANALYZE members"), c).await
         })
         .unwrap();

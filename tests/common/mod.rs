@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use roster::clock::ManualClock;
-use roster::config::DatabaseUrl;
+use roster::db::DatabaseUrl;
+use roster::domain::AppState;
 use roster::domain::members::{self, NewMember};
 use roster::domain::validate;
-use roster::state::AppState;
 use serde_json::{Value, json};
 
 /// Password of the administrator every test app starts with.

@@ -1,9 +1,9 @@
 //! The signed-in member a request acts as.
 
+use crate::auth::token;
 use crate::domain::members::Member;
-use crate::domain::{Permission, PermissionSet, sessions};
+use crate::domain::{AppState, Permission, PermissionSet, sessions};
 use crate::error::Result;
-use crate::state::AppState;
 
 /// Who is calling: the session, the member and what their role allows right now.
 #[derive(Clone)]
@@ -20,7 +20,7 @@ impl Viewer {
     /// The viewer behind a bearer token, if the session is live and the member active.
     pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Viewer>> {
         let mut conn = state.pool.get().await?;
-        let hash = crate::auth::token::hash(token);
+        let hash = token::hash(token);
         let found = sessions::authenticate(&mut conn, &hash, state.clock.now()).await?;
         Ok(found.map(|(session, member, role)| Viewer {
             session_id: session.id,

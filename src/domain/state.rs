@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use super::member_search::SearchHints;
 use crate::auth::Hasher;
 use crate::clock::Clock;
 use crate::db::Pool;
-use crate::domain::member_search::SearchHints;
 
 /// The shared state of a running server.
 #[derive(Clone)]
