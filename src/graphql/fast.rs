@@ -1,96 +1,95 @@
-//! A fast path for resolving the objects of long lists.
+//! A fast path for resolving the objects of long lists, with no field written twice.
 //!
-//! async-graphql resolves every selected field as its own boxed future, joined per
-//! object, and every list item as another: on a page of 50 members that machinery
-//! cost more CPU than the page's SQL. Most fields are plain reads of a row, so when a
-//! selection holds only such fields (no fragments, directives, arguments or repeated
-//! keys), [`plan`] lists them once for the whole list and [`Plan::answer`] reads each
-//! object's values directly; anything else goes through the normal executor. A test
-//! checks that both paths answer the same.
+//! async-graphql's executor (`resolve_container`) resolves each selected field as its
+//! own boxed future, joined per object: on a page of 50 members that machinery cost
+//! more CPU than the page's SQL. For a field without directives, in a schema without
+//! extensions (Roster registers none: see [`super::schema`]), all the executor does is
+//! `ContainerType::resolve_field` on the field's context (async-graphql 7.2.1,
+//! `resolver_utils/container.rs`, `Fields::add_set`). [`answer`] does exactly that,
+//! unboxed: every field is answered by the object's own `#[Object]` resolver, guards and
+//! arguments included. A selection with fragments, directives or a repeated response
+//! key, or a field whose resolver fails or does not finish on its first poll (it waits
+//! on a loader or the database), sends the whole object to the executor, which answers
+//! it and reports any error as it always does.
+//!
+//! async-graphql items used here that its documentation hides (`#[doc(hidden)]`),
+//! checked against the version pinned in `Cargo.toml` (`=7.2.1`):
+//! - `ContextBase::with_field`: the context of one field, as the executor builds it.
+//! - `ContextSelectionSet`: the context type `OutputType::resolve` receives.
+//! - `registry::Registry`: what `OutputType::create_type_info` takes, to register
+//!   [`Fast`] as the type it wraps.
+//! - `indexmap`: the map type of `Value::Object`.
 
-use async_graphql::parser::types::{Selection, SelectionSet};
-use async_graphql::{ContainerType, Name, Positioned, Value};
+use std::borrow::Cow;
 
-/// Objects some of whose fields are plain values of the row.
-pub trait PlainFields: ContainerType {
-    /// The value of the field named `name` (its GraphQL name), when that field takes no
-    /// arguments, has no sub-selection and cannot fail.
-    fn plain(&self, name: &str) -> Option<Value>;
-}
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_container;
+use async_graphql::{
+    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+};
+use futures_util::FutureExt;
 
-/// How one selected field is answered.
-enum Part<'a> {
-    /// `__typename`.
-    Typename,
-    /// A field [`PlainFields::plain`] may answer.
-    Plain(&'a str),
-    /// A field the caller answers (one of the `nested` names given to [`plan`]), with
-    /// the plan of its own selection when it has one.
-    Nested(Option<Plan<'a>>),
-}
-
-/// The fields of a selection in answer order, checked once for every object it
-/// applies to.
-pub struct Plan<'a>(Vec<(&'a Name, Part<'a>)>);
-
-/// The plan of a selection, or `None` when it needs the normal executor.
-pub fn plan<'a>(set: &'a Positioned<SelectionSet>, nested: &[&str]) -> Option<Plan<'a>> {
-    let items = &set.node.items;
-    let mut parts: Vec<(&'a Name, Part<'a>)> = Vec::with_capacity(items.len());
+/// `obj`'s answer to the selection of `ctx`, when every field answers at once; `None`
+/// sends the object to the executor.
+pub fn answer<T: ContainerType>(obj: &T, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+    let items = &ctx.item.node.items;
+    let mut map = IndexMap::with_capacity(items.len());
     for item in items {
         let Selection::Field(field) = &item.node else {
             return None;
         };
-        let f = &field.node;
-        if !f.directives.is_empty() || !f.arguments.is_empty() {
+        if !field.node.directives.is_empty() {
             return None;
         }
-        let key = &f.response_key().node;
-        if parts.iter().any(|(k, _)| *k == key) {
-            return None;
-        }
-        let name = f.name.node.as_str();
-        let part = if name == "__typename" {
-            Part::Typename
-        } else if nested.contains(&name) {
-            Part::Nested(plan(&f.selection_set, &[]))
+        let value = if field.node.name.node == "__typename" {
+            Value::String(obj.introspection_type_name().into_owned())
         } else {
-            Part::Plain(name)
+            let ctx_field = ctx.with_field(field);
+            obj.resolve_field(&ctx_field)
+                .now_or_never()?
+                .ok()?
+                .unwrap_or_default()
         };
-        parts.push((key, part));
+        // The executor merges repeated keys; leave that to it.
+        if map
+            .insert(field.node.response_key().node.clone(), value)
+            .is_some()
+        {
+            return None;
+        }
     }
-    Some(Plan(parts))
+    // Like the executor, an object without any field is null.
+    Some(if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    })
 }
 
-impl Plan<'_> {
-    /// Whether a nested field is selected.
-    pub fn nests(&self) -> bool {
-        self.0
-            .iter()
-            .any(|(_, part)| matches!(part, Part::Nested(_)))
+/// `T` as the API shows it, resolved on the fast path first: for the objects of lists
+/// and what they nest.
+pub struct Fast<T>(pub T);
+
+impl<T: ContainerType> OutputType for Fast<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
     }
 
-    /// `obj`'s answer, or `None` when a field is not plain; `nested` answers the
-    /// nested fields from their plans (`None` sends the object to the executor).
-    pub fn answer<T: PlainFields>(
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
         &self,
-        obj: &T,
-        mut nested: impl FnMut(&Plan<'_>) -> Option<Value>,
-    ) -> Option<Value> {
-        let mut map = async_graphql::indexmap::IndexMap::with_capacity(self.0.len());
-        for (key, part) in &self.0 {
-            let value = match part {
-                Part::Typename => Value::String(obj.introspection_type_name().into_owned()),
-                Part::Plain(name) => obj.plain(name)?,
-                Part::Nested(plan) => nested(plan.as_ref()?)?,
-            };
-            map.insert((*key).clone(), value);
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match answer(&self.0, ctx) {
+            Some(value) => Ok(value),
+            // Boxed: the executor's future is large and rarely needed here.
+            None => Box::pin(resolve_container(ctx, &self.0)).await,
         }
-        // Like the executor, an object without any field is null.
-        Some(if map.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(map)
-        })
     }
 }

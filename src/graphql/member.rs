@@ -1,25 +1,18 @@
 //! `Member`, the member list and its filter.
 
-use std::borrow::Cow;
-
-use async_graphql::parser::types::Field;
-use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::{enum_value, resolve_container};
-use async_graphql::{
-    Context, ContextBase, ContextSelectionSet, Enum, ID, InputObject, Object, OutputType,
-    Positioned, Result, ScalarType, ServerError, ServerResult, Value,
-};
+use async_graphql::{Context, ContextBase, Enum, ID, InputObject, Object, Result};
 
 use crate::domain::Permission;
 use crate::domain::member_list::{self, MemberFilter as Filter};
 use crate::domain::members::{self, Member};
+use crate::domain::roles::Role;
 use crate::domain::validate;
 use crate::error::Error;
 use crate::graphql::access::{self, Sight, allowed, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
-use crate::graphql::fast::{self, PlainFields, Plan};
+use crate::graphql::fast::Fast;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
@@ -53,9 +46,9 @@ impl MemberNode {
         &self.0.name
     }
     /// The member's role: what they may do.
-    async fn role(&self, ctx: &Context<'_>) -> Result<RoleNode> {
+    async fn role(&self, ctx: &Context<'_>) -> Result<Fast<RoleNode>> {
         self.full_sight()?;
-        Ok(self.load_role(ctx).await?)
+        Ok(Fast(self.load_role(ctx).await?))
     }
     /// ACTIVE or FROZEN.
     async fn status(&self) -> Result<MemberStatusValue> {
@@ -153,123 +146,6 @@ impl MemberNode {
             Error::Internal(format!("member {} has no role", self.0.id))
         })?))
     }
-
-    /// Resolves the member on the fast path of [`fast`], `role` included.
-    async fn resolve_fast(&self, ctx: &ContextSelectionSet<'_>) -> ServerResult<Value> {
-        let plan = fast::plan(ctx.item, &["role"]).filter(|_| self.1 == Sight::Full);
-        if let Some(plan) = plan {
-            // A role that fails to load sends the member to the executor, which reports it.
-            let role = match plan.nests() {
-                true => self.load_role(ctx).await.ok(),
-                false => None,
-            };
-            if let Some(value) = self.answer(&plan, role.as_ref()) {
-                return Ok(value);
-            }
-        }
-        // Boxed: the executor's future is large and rarely needed here.
-        Box::pin(resolve_container(ctx, self)).await
-    }
-
-    /// The member's answer on the fast path, with its role when `role` is selected.
-    fn answer(&self, plan: &Plan<'_>, role: Option<&RoleNode>) -> Option<Value> {
-        plan.answer(self, |role_plan| role_plan.answer(role?, |_| None))
-    }
-}
-
-impl PlainFields for MemberNode {
-    fn plain(&self, name: &str) -> Option<Value> {
-        let m = &self.0;
-        let time = |t: Option<chrono::NaiveDateTime>| {
-            t.map_or(Value::Null, |t| DateTime::from(t).to_value())
-        };
-        Some(match name {
-            "id" => Value::String(m.id.to_string()),
-            "email" => Value::String(m.email.clone()),
-            "name" => Value::String(m.name.clone()),
-            "status" => enum_value(MemberStatusValue::from(m.status())),
-            "mustChangePassword" => Value::Boolean(m.must_change_password),
-            "frozenAt" => time(m.frozen_at),
-            "frozenReason" => m.frozen_reason.clone().map_or(Value::Null, Value::String),
-            "lastLoginAt" => time(m.last_login_at),
-            "createdAt" => time(Some(m.created_at)),
-            "updatedAt" => time(Some(m.updated_at)),
-            "version" => Value::from(m.version),
-            _ => return None,
-        })
-    }
-}
-
-/// A member of a list: the `Member` type, resolved on the fast path of [`fast`].
-pub struct MemberItem(pub MemberNode);
-
-impl OutputType for MemberItem {
-    fn type_name() -> Cow<'static, str> {
-        MemberNode::type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        MemberNode::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        _field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        self.0.resolve_fast(ctx).await
-    }
-}
-
-/// The members of a page, answered in one pass on the fast path of [`fast`], each
-/// with its role from the page's own join; the members it cannot answer go through the
-/// executor together.
-pub struct MemberList<'a> {
-    items: &'a [MemberItem],
-    roles: &'a [RoleNode],
-}
-
-impl OutputType for MemberList<'_> {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<MemberItem> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<MemberItem> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        <Vec<MemberItem> as OutputType>::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        let plan = fast::plan(ctx.item, &["role"]);
-        let mut values: Vec<Option<Value>> = self
-            .items
-            .iter()
-            .map(|item| {
-                let member = &item.0;
-                let role = self.roles.iter().find(|r| r.0.id == member.0.role_id);
-                let plan = plan.as_ref().filter(|_| member.1 == Sight::Full);
-                plan.and_then(|p| member.answer(p, role))
-            })
-            .collect();
-        // The rest together, so that their loads still batch.
-        let rest = values.iter().enumerate().filter(|(_, v)| v.is_none());
-        let resolved = futures_util::future::try_join_all(rest.map(|(idx, _)| async move {
-            let value = self.items[idx].resolve(&ctx.with_index(idx), field).await?;
-            Ok::<_, ServerError>((idx, value))
-        }))
-        .await?;
-        for (idx, value) in resolved {
-            values[idx] = Some(value);
-        }
-        Ok(Value::List(values.into_iter().flatten().collect()))
-    }
 }
 
 /// Which members to list.
@@ -299,7 +175,7 @@ impl MemberFilter {
 }
 
 /// A member in a list, with its cursor.
-pub struct MemberEdge<'a>(&'a MemberItem);
+pub struct MemberEdge<'a>(&'a Fast<MemberNode>);
 
 /// A member in a list, with its cursor.
 #[Object]
@@ -309,16 +185,14 @@ impl MemberEdge<'_> {
         encode_cursor(self.0.0.0.id)
     }
     /// The member.
-    async fn node(&self) -> &MemberItem {
+    async fn node(&self) -> &Fast<MemberNode> {
         self.0
     }
 }
 
 /// One page of members, newest first.
 pub struct MemberConnection {
-    items: Vec<MemberItem>,
-    /// The roles of the page's members, each once.
-    roles: Vec<RoleNode>,
+    items: Vec<Fast<MemberNode>>,
     page_info: PageInfo,
     filter: Filter,
     /// Counted with the page when the selection asked for it.
@@ -337,11 +211,8 @@ impl MemberConnection {
         &self.page_info
     }
     /// The members of this page.
-    async fn nodes(&self) -> MemberList<'_> {
-        MemberList {
-            items: &self.items,
-            roles: &self.roles,
-        }
+    async fn nodes(&self) -> &[Fast<MemberNode>] {
+        &self.items
     }
     /// How many members match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -386,20 +257,18 @@ impl MemberQuery {
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
-        let mut roles: Vec<RoleNode> = Vec::new();
+        let mut roles: Vec<(i64, Role)> = Vec::new();
         for (member, role) in rows {
             // A page holds a few roles many times over.
-            if !roles.iter().any(|r| r.0.id == role.id) {
-                roles.push(RoleNode(role));
+            if !roles.iter().any(|(id, _)| *id == role.id) {
+                roles.push((role.id, role));
             }
-            items.push(MemberItem(MemberNode::full(member)));
+            items.push(Fast(MemberNode::full(member)));
         }
-        // For the members that leave the fast path (edges, fragments...).
-        let primed: Vec<_> = roles.iter().map(|r| (r.0.id, r.0.clone())).collect();
-        loaders(ctx).roles.prime(primed).await;
+        // The page's join answers `role` without another query.
+        loaders(ctx).roles.prime(roles).await;
         Ok(MemberConnection {
             items,
-            roles,
             page_info: page_info(&ids, more, after.is_some()),
             filter,
             total: page.total,

@@ -49,6 +49,8 @@ pub struct MutationRoot(
 /// The Roster schema type.
 pub type RosterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+/// The schema registers no extension: the list fast path ([`fast`]) answers fields the
+/// way the executor does only while there is none.
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(
         QueryRoot::default(),

@@ -1,16 +1,12 @@
 //! `Role`, the `Permission` enum, and role management.
 
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{
-    Context, Enum, ID, InputObject, Object, Result, ScalarType, SimpleObject, Value,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::domain::roles::{self, CreateRole, Role, UpdateRole};
 use crate::domain::{Permission, validate};
 use crate::error::{ErrorCode, Rejection};
 use crate::graphql::access::{actor, allowed, loaders, state};
 use crate::graphql::errors::{UserError, split};
-use crate::graphql::fast::PlainFields;
 use crate::graphql::scalars::DateTime;
 
 /// Something a role allows.
@@ -78,28 +74,6 @@ impl RoleNode {
     /// When the role last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
-    }
-}
-
-impl PlainFields for RoleNode {
-    fn plain(&self, name: &str) -> Option<Value> {
-        let r = &self.0;
-        Some(match name {
-            "id" => Value::String(r.id.to_string()),
-            "name" => Value::String(r.name.clone()),
-            "description" => Value::String(r.description.clone()),
-            "permissions" => Value::List(
-                r.permissions()
-                    .to_vec()
-                    .into_iter()
-                    .map(|p| enum_value(PermissionValue::from(p)))
-                    .collect(),
-            ),
-            "builtIn" => Value::Boolean(r.built_in),
-            "createdAt" => DateTime::from(r.created_at).to_value(),
-            "updatedAt" => DateTime::from(r.updated_at).to_value(),
-            _ => return None,
-        })
     }
 }
 
