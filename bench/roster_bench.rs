@@ -62,6 +62,15 @@ async fn open(url: &str, pool: usize) -> Result<roster::domain::AppState> {
         .map_err(fail)
 }
 
+/// The bench's administrator (the first member) as an actor of the use cases.
+fn bench_actor() -> roster::domain::Actor {
+    roster::domain::Actor {
+        member_id: 1,
+        permissions: roster::domain::PermissionSet::all(),
+        origin: Default::default(),
+    }
+}
+
 /// Members spread over the Administrator role and four others, one password hash for
 /// all, and a session for the bench; prints the session's token.
 async fn seed(url: &str, count: i64) -> Result<()> {
@@ -69,37 +78,25 @@ async fn seed(url: &str, count: i64) -> Result<()> {
     bootstrap::bootstrap(&state, "bench-admin@example.com", Some("bench-password-1"))
         .await
         .map_err(fail)?;
-    let actor = roster::domain::Actor {
-        member_id: 1,
-        permissions: roster::domain::PermissionSet::all(),
-        origin: Default::default(),
-    };
-    let now = state.clock.now();
+    let (actor, now) = (bench_actor(), state.clock.now());
     for name in ["Support", "Sales", "Engineering", "Auditors"] {
         let input = roles::CreateRole {
             name: name.into(),
             description: String::new(),
             permissions: vec![roster::domain::Permission::MembersView],
         };
-        let _ = roles::create(
-            &mut state.pool.get().await.map_err(fail)?,
-            &actor,
-            input,
-            now,
-        )
-        .await;
+        let _ = roles::create(&state, &actor, input).await;
     }
     let hash = state
         .hasher
         .hash("bench-member-password")
         .await
         .map_err(fail)?;
-    let mut conn = state.pool.get().await.map_err(fail)?;
-    let existing = member_list::count(&mut conn, &MemberFilter::default(), &state.search_hints)
+    let existing = member_list::count(&state, &actor, &MemberFilter::default())
         .await
         .map_err(fail)?;
     let missing = count - existing;
-    let role_ids: Vec<i64> = roles::list(&mut conn)
+    let role_ids: Vec<i64> = roles::list(&state, &actor)
         .await
         .map_err(fail)?
         .iter()
@@ -112,6 +109,7 @@ async fn seed(url: &str, count: i64) -> Result<()> {
             format!("{sql} WHEN {k} THEN {id}")
         })
         + " END";
+    let mut conn = state.pool.get().await.map_err(fail)?;
     // Bulk inserts differ per backend (generate_series against a recursive CTE).
     let inserted = match &mut conn {
         roster::db::Conn::Sqlite(c) => {
@@ -182,9 +180,8 @@ async fn one_page(state: &roster::domain::AppState, secret: &str) -> Result<()> 
         .await
         .map_err(fail)?
         .ok_or("the bench session is not valid")?;
-    let filter = MemberFilter::default();
-    let mut conn = state.pool.get().await.map_err(fail)?;
-    let page = member_list::page(&mut conn, &filter, &state.search_hints, None, 51, true)
+    let (filter, actor) = (MemberFilter::default(), bench_actor());
+    let page = member_list::page(state, &actor, &filter, None, 51, true)
         .await
         .map_err(fail)?;
     if page.rows.len() != 51 || page.total.unwrap_or(0) < 51 || viewer.member.id != 1 {

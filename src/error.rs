@@ -36,13 +36,61 @@ pub enum ErrorCode {
     NoDefaultPassword,
 }
 
-/// An expected refusal: its code, the input field it concerns, and a readable message.
+/// The input a refusal concerns, by its meaning; the API maps each to the argument
+/// that carries it (`graphql/errors.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The member acted on.
+    Member,
+    /// The role acted on (updated or deleted).
+    Role,
+    /// The invitation acted on.
+    Invitation,
+    /// The role granted to a member or an invitee.
+    GrantedRole,
+    /// The role a deleted role's members move to.
+    ReassignTo,
+    /// The version the caller last saw.
+    ExpectedVersion,
+    /// Why a member is frozen.
+    FreezeReason,
+    /// How a password is reset.
+    ResetMode,
+    /// An email address.
+    Email,
+    /// A member's display name.
+    Name,
+    /// The password of a new member.
+    Password,
+    /// The caller's current password.
+    CurrentPassword,
+    /// A replacement password.
+    NewPassword,
+    /// The secret of an invitation or reset link.
+    Token,
+    /// A role's name.
+    RoleName,
+    /// A role's description.
+    RoleDescription,
+    /// A role's permissions.
+    RolePermissions,
+    /// The default password of the security settings.
+    DefaultPassword,
+    /// The minimum password length.
+    PasswordMinLength,
+    /// The session lifetime.
+    SessionTtl,
+    /// How long a password set by a reset signs in.
+    ResetPasswordValidity,
+}
+
+/// An expected refusal: its code, the input it concerns, and a readable message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
     /// What kind of refusal.
     pub code: ErrorCode,
-    /// The path of the input field at fault, e.g. `["input", "name"]`.
-    pub field: Option<Vec<String>>,
+    /// The input at fault, if one is.
+    pub field: Option<Input>,
     /// A message fit to show the user.
     pub message: String,
 }
@@ -57,9 +105,9 @@ impl Rejection {
         }
     }
 
-    /// The same refusal, naming the input field at fault.
-    pub fn on(mut self, path: &[&str]) -> Self {
-        self.field = Some(path.iter().map(|s| s.to_string()).collect());
+    /// The same refusal, naming the input at fault.
+    pub fn on(mut self, input: Input) -> Self {
+        self.field = Some(input);
         self
     }
 }

@@ -5,6 +5,7 @@ mod instrumentation;
 mod migrate;
 pub mod schema;
 mod sqlite_setup;
+mod text_enum;
 mod url;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use futures_util::FutureExt;
 
 pub use instrumentation::StatementCounter;
 pub use migrate::run_migrations;
+pub(crate) use text_enum::text_enum;
 pub use url::DatabaseUrl;
 
 use crate::error::Error;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::db::Conn;
 use crate::db::schema::audit_events;
 use crate::db::with_conn;
+use crate::domain::{Actor, AppState, Permission};
 use crate::error::Result;
 
 /// What happened.
@@ -193,10 +194,10 @@ pub struct AuditEvent {
 pub struct AuditFilter {
     /// Only this action.
     pub action: Option<AuditAction>,
-    /// Only by this actor (`Some(None)`: a malformed id, so nothing).
-    pub actor: Option<Option<i64>>,
-    /// Only about this member (`Some(None)`: a malformed id, so nothing).
-    pub target_member: Option<Option<i64>>,
+    /// Only by this actor.
+    pub actor: Option<i64>,
+    /// Only about this member.
+    pub target_member: Option<i64>,
 }
 
 macro_rules! audit_filtered {
@@ -206,23 +207,25 @@ macro_rules! audit_filtered {
             q = q.filter(audit_events::action.eq(action.name()));
         }
         if let Some(actor) = $filter.actor {
-            q = q.filter(audit_events::actor_id.eq(actor.unwrap_or(0)));
+            q = q.filter(audit_events::actor_id.eq(actor));
         }
         if let Some(target) = $filter.target_member {
-            q = q.filter(audit_events::target_member_id.eq(target.unwrap_or(0)));
+            q = q.filter(audit_events::target_member_id.eq(target));
         }
         q
     }};
 }
 
-/// A page of events, newest first, after the event `after`.
+/// A page of events, newest first, after the event `after`. Needs AUDIT_LOG_VIEW.
 pub async fn page(
-    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
     filter: &AuditFilter,
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>> {
-    Ok(with_conn!(conn, |c| {
+    actor.require(Permission::AuditLogView)?;
+    Ok(with_conn!(&mut state.pool.get().await?, |c| {
         let mut q = audit_filtered!(
             audit_events::table
                 .select(AuditEvent::as_select())
@@ -236,14 +239,14 @@ pub async fn page(
     })?)
 }
 
-/// How many events match the filter.
-pub async fn count(conn: &mut Conn, filter: &AuditFilter) -> Result<i64> {
-    Ok(with_conn!(conn, |c| audit_filtered!(
-        audit_events::table.count().into_boxed(),
-        filter
-    )
-    .get_result(c)
-    .await)?)
+/// How many events match the filter. Needs AUDIT_LOG_VIEW.
+pub async fn count(state: &AppState, actor: &Actor, filter: &AuditFilter) -> Result<i64> {
+    actor.require(Permission::AuditLogView)?;
+    Ok(with_conn!(&mut state.pool.get().await?, |c| {
+        audit_filtered!(audit_events::table.count().into_boxed(), filter)
+            .get_result(c)
+            .await
+    })?)
 }
 
 /// Records one event on its own (for acts with no other write, like a refused sign-in).

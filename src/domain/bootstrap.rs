@@ -2,7 +2,7 @@
 
 use crate::auth::token;
 use crate::domain::AppState;
-use crate::domain::members::{self, NewMember};
+use crate::domain::members::{self, MemberStatus, NewMember};
 use crate::domain::{roles, settings, validate};
 use crate::error::{Error, Result};
 
@@ -89,7 +89,7 @@ async fn create_administrator(
         name,
         search_key: &members::search_key(email, name),
         role_id,
-        status: "ACTIVE",
+        status: MemberStatus::Active,
         password_hash: &hash,
         must_change_password,
         invited_by: None,

@@ -9,19 +9,28 @@ use crate::auth::token;
 use crate::db::Conn;
 use crate::db::MemberWriteLock;
 use crate::db::schema::{invitations, members, roles, sessions};
-use crate::db::{transaction, with_conn};
+use crate::db::{text_enum, transaction, with_conn};
 use crate::domain::AppState;
 use crate::domain::audit::{self, AuditAction, Event, Origin};
-use crate::domain::members::{self as member_rows, Member, NewMember};
-use crate::domain::roles::Role;
-use crate::domain::roles::{held_by, locked};
+use crate::domain::members::{self as member_rows, Member, MemberStatus, NewMember};
+use crate::domain::roles::{self as role_rows, Role, held_by, locked};
 use crate::domain::sessions::NewSession;
 use crate::domain::signin::IssuedSession;
-use crate::domain::{Actor, settings, throttle, validate};
-use crate::error::{Error, ErrorCode, Rejection, Result};
+use crate::domain::{Actor, Permission, settings, throttle, validate};
+use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
-/// Where an invitation stands; EXPIRED is derived from `expires_at`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where an invitation stands. Only PENDING, ACCEPTED and REVOKED are stored; EXPIRED
+/// is a pending one past `expires_at` ([`Invitation::status`]).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum InvitationStatus {
     /// Can be accepted.
     Pending,
@@ -33,6 +42,13 @@ pub enum InvitationStatus {
     Revoked,
 }
 
+text_enum!(InvitationStatus {
+    Pending => "PENDING",
+    Accepted => "ACCEPTED",
+    Expired => "EXPIRED",
+    Revoked => "REVOKED",
+});
+
 /// An invitation as stored.
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = invitations)]
@@ -43,8 +59,8 @@ pub struct Invitation {
     pub role_id: i64,
     /// The only address that may accept, if bound.
     pub email: Option<String>,
-    /// Stored status: PENDING, ACCEPTED or REVOKED.
-    pub status: String,
+    /// Stored status: pending, accepted or revoked.
+    pub status: InvitationStatus,
     /// Validity chosen at creation, reused by a reissue.
     pub validity_days: i32,
     /// When the link stops working.
@@ -72,12 +88,26 @@ impl Invitation {
 
     /// The status as of `now`.
     pub fn status(&self, now: NaiveDateTime) -> InvitationStatus {
-        match self.status.as_str() {
-            "ACCEPTED" => InvitationStatus::Accepted,
-            "REVOKED" => InvitationStatus::Revoked,
-            _ if self.expires_at <= now => InvitationStatus::Expired,
-            _ => InvitationStatus::Pending,
+        match self.status {
+            InvitationStatus::Pending if self.expires_at <= now => InvitationStatus::Expired,
+            stored => stored,
         }
+    }
+}
+
+/// An invitation and where it stood when it was read.
+#[derive(Clone)]
+pub struct InvitationView {
+    /// The invitation as stored.
+    pub invitation: Invitation,
+    /// Its status at the moment it was read.
+    pub status: InvitationStatus,
+}
+
+impl InvitationView {
+    fn at(invitation: Invitation, now: NaiveDateTime) -> Self {
+        let status = invitation.status(now);
+        InvitationView { invitation, status }
     }
 }
 
@@ -88,7 +118,7 @@ struct NewInvitation<'a> {
     role_id: i64,
     email: Option<&'a str>,
     email_key: Option<String>,
-    status: &'a str,
+    status: InvitationStatus,
     validity_days: i32,
     expires_at: NaiveDateTime,
     created_by: i64,
@@ -105,7 +135,7 @@ fn token_invalid() -> Error {
         ErrorCode::TokenInvalid,
         "this invitation link is invalid, expired or already used",
     )
-    .on(&["token"])
+    .on(Input::Token)
     .into()
 }
 
@@ -114,35 +144,37 @@ fn not_pending() -> Error {
         ErrorCode::InvitationNotPending,
         "this invitation was already accepted or revoked",
     )
-    .on(&["id"])
+    .on(Input::Invitation)
     .into()
 }
 
-fn escalation(field: &str) -> Error {
+fn escalation(input: Input) -> Error {
     Rejection::new(
         ErrorCode::PrivilegeEscalation,
         "you can only invite to a role whose permissions you hold",
     )
-    .on(&[field])
+    .on(input)
     .into()
 }
 
 /// Creates a pending invitation valid for `validity_days`; returns it and its link
-/// (the only time the link is shown).
+/// (the only time the link is shown). Needs MEMBERS_INVITE and every permission of
+/// the role.
 pub async fn invite(
     state: &AppState,
     actor: &Actor,
-    role_id: Option<i64>,
+    role_id: i64,
     validity_days: i32,
     email: Option<&str>,
-) -> Result<(Invitation, String)> {
+) -> Result<(InvitationView, String)> {
+    actor.require(Permission::MembersInvite)?;
     let mut conn = state.pool.get().await?;
-    let role = crate::domain::roles::require(&mut conn, role_id, "roleId").await?;
+    let role = role_rows::require(&mut conn, role_id, Input::GrantedRole).await?;
     if !actor.permissions.covers(role.permissions()) {
-        return Err(escalation("roleId"));
+        return Err(escalation(Input::GrantedRole));
     }
     let email = email
-        .map(|e| validate::email(e).map_err(|r| r.on(&["email"])))
+        .map(|e| validate::email(e).map_err(|r| r.on(Input::Email)))
         .transpose()?;
     if let Some(email) = &email
         && member_rows::find_by_email(&mut conn, email)
@@ -157,7 +189,7 @@ pub async fn invite(
         role_id: role.id,
         email: email.as_deref(),
         email_key: email.as_deref().map(validate::key),
-        status: "PENDING",
+        status: InvitationStatus::Pending,
         validity_days,
         expires_at: now + chrono::Duration::days(i64::from(validity_days)),
         created_by: actor.member_id,
@@ -167,7 +199,7 @@ pub async fn invite(
     let invitation = transaction!(&mut conn, |c| {
         // A role deleted since it was read is not found, instead of failing the insert.
         c.lock_member_writes().await?;
-        locked!(c, role.id, "roleId");
+        locked!(c, role.id, Input::GrantedRole);
         let invitation = diesel::insert_into(invitations::table)
             .values(&new)
             .returning(Invitation::as_returning())
@@ -183,7 +215,7 @@ pub async fn invite(
         .await?;
         Ok::<_, Error>(invitation)
     })?;
-    Ok((invitation, link(state, &secret)))
+    Ok((InvitationView::at(invitation, now), link(state, &secret)))
 }
 
 /// One invitation by id.
@@ -203,30 +235,37 @@ macro_rules! status_filtered {
             None => {}
             Some(InvitationStatus::Pending) => {
                 q = q
-                    .filter(invitations::status.eq("PENDING"))
+                    .filter(invitations::status.eq(InvitationStatus::Pending))
                     .filter(invitations::expires_at.gt($now));
             }
             Some(InvitationStatus::Expired) => {
                 q = q
-                    .filter(invitations::status.eq("PENDING"))
+                    .filter(invitations::status.eq(InvitationStatus::Pending))
                     .filter(invitations::expires_at.le($now));
             }
-            Some(InvitationStatus::Accepted) => q = q.filter(invitations::status.eq("ACCEPTED")),
-            Some(InvitationStatus::Revoked) => q = q.filter(invitations::status.eq("REVOKED")),
+            Some(InvitationStatus::Accepted) => {
+                q = q.filter(invitations::status.eq(InvitationStatus::Accepted))
+            }
+            Some(InvitationStatus::Revoked) => {
+                q = q.filter(invitations::status.eq(InvitationStatus::Revoked))
+            }
         }
         q
     }};
 }
 
-/// A page of invitations, newest first, after the invitation `after`.
+/// A page of invitations, newest first, after the invitation `after`. Needs
+/// MEMBERS_VIEW.
 pub async fn page(
-    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
     status: Option<InvitationStatus>,
     after: Option<i64>,
     limit: i64,
-    now: NaiveDateTime,
-) -> Result<Vec<Invitation>> {
-    Ok(with_conn!(conn, |c| {
+) -> Result<Vec<InvitationView>> {
+    actor.require(Permission::MembersView)?;
+    let now = state.clock.now();
+    let rows: Vec<Invitation> = with_conn!(&mut state.pool.get().await?, |c| {
         let mut q = status_filtered!(
             invitations::table
                 .select(Invitation::as_select())
@@ -238,22 +277,26 @@ pub async fn page(
             q = q.filter(invitations::id.lt(after));
         }
         q.order(invitations::id.desc()).limit(limit).load(c).await
-    })?)
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|i| InvitationView::at(i, now))
+        .collect())
 }
 
-/// How many invitations have this status.
+/// How many invitations have this status. Needs MEMBERS_VIEW.
 pub async fn count(
-    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
     status: Option<InvitationStatus>,
-    now: NaiveDateTime,
 ) -> Result<i64> {
-    Ok(with_conn!(conn, |c| status_filtered!(
-        invitations::table.count().into_boxed(),
-        status,
-        now
-    )
-    .get_result(c)
-    .await)?)
+    actor.require(Permission::MembersView)?;
+    let now = state.clock.now();
+    Ok(with_conn!(&mut state.pool.get().await?, |c| {
+        status_filtered!(invitations::table.count().into_boxed(), status, now)
+            .get_result(c)
+            .await
+    })?)
 }
 
 /// The invitation behind `secret` and its role, if it can be accepted now: pending,
@@ -269,7 +312,7 @@ pub async fn acceptable(
         let found: Option<(Invitation, Role)> = invitations::table
             .inner_join(roles::table)
             .filter(invitations::token_hash.eq(&hash))
-            .filter(invitations::status.eq("PENDING"))
+            .filter(invitations::status.eq(InvitationStatus::Pending))
             .filter(invitations::expires_at.gt(now))
             .select((Invitation::as_select(), Role::as_select()))
             .first(c)
@@ -284,19 +327,20 @@ pub async fn acceptable(
     })
 }
 
-/// [`acceptable`], counted against the caller's address: a token that turns out valid
-/// gives its attempt back, so only guesses use up the allowance.
-pub async fn guarded(
-    conn: &mut Conn,
+/// What the public accept page shows: the invitation behind `secret` and its role, if
+/// it can be accepted now. Counted against the caller's address: a token that turns
+/// out valid gives its attempt back, so only guesses use up the allowance.
+pub async fn preview(
+    state: &AppState,
     secret: &str,
     origin: &Origin,
-    now: NaiveDateTime,
 ) -> Result<Option<(Invitation, Role)>> {
+    let (now, mut conn) = (state.clock.now(), state.pool.get().await?);
     let key = throttle::token_key(origin.ip.as_deref());
-    throttle::reserve(conn, &key, throttle::TOKENS, now).await?;
-    let found = acceptable(conn, secret, now).await?;
+    throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
+    let found = acceptable(&mut conn, secret, now).await?;
     if found.is_some() {
-        throttle::refund(conn, &key).await?;
+        throttle::refund(&mut conn, &key).await?;
     }
     Ok(found)
 }
@@ -306,7 +350,7 @@ fn email_taken() -> Error {
         ErrorCode::NameTaken,
         "a member with this email exists already",
     )
-    .on(&["email"])
+    .on(Input::Email)
     .into()
 }
 
@@ -330,11 +374,11 @@ macro_rules! claim_invitation {
             invitations::table
                 .find($claim.invitation_id)
                 .filter(invitations::token_hash.eq(&$claim.token_hash))
-                .filter(invitations::status.eq("PENDING"))
+                .filter(invitations::status.eq(InvitationStatus::Pending))
                 .filter(invitations::expires_at.gt($claim.now)),
         )
         .set((
-            invitations::status.eq("ACCEPTED"),
+            invitations::status.eq(InvitationStatus::Accepted),
             invitations::accepted_at.eq(Some($claim.now)),
         ))
         .returning(Invitation::as_returning())
@@ -349,43 +393,18 @@ macro_rules! claim_invitation {
 /// even when many requests use it at the same moment, and only while its issuer may
 /// still grant its role.
 pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Result<IssuedSession> {
-    let mut conn = state.pool.get().await?;
-    let now = state.clock.now();
-    let key = throttle::token_key(origin.ip.as_deref());
-    throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
-    let (invitation, _) = acceptable(&mut conn, input.token, now)
-        .await?
-        .ok_or_else(token_invalid)?;
-    let email = validate::email(input.email).map_err(|r| r.on(&["email"]))?;
-    if invitation
-        .email
-        .as_deref()
-        .is_some_and(|bound| validate::key(bound) != validate::key(&email))
-    {
-        return Err(Rejection::new(
-            ErrorCode::InvalidInput,
-            "this invitation is for another email address",
-        )
-        .on(&["email"])
-        .into());
-    }
-    // Before hashing, and still counted: an unbound link must not be an oracle of
-    // who is a member, one free argon2 run per guess.
-    if member_rows::find_by_email(&mut conn, &email)
-        .await?
-        .is_some()
-    {
-        return Err(email_taken());
-    }
-    throttle::refund(&mut conn, &key).await?;
-    let name =
-        validate::label(input.name, "name", member_rows::NAME_MAX).map_err(|r| r.on(&["name"]))?;
-    let settings = settings::get(&mut conn).await?;
-    drop(conn);
-    crate::domain::signin::check_new_password(state, &settings, input.password, None, "password")
-        .await?;
+    let (invitation, email, name, settings) = checked_sign_up(state, &input, origin).await?;
+    crate::domain::signin::check_new_password(
+        state,
+        &settings,
+        input.password,
+        None,
+        Input::Password,
+    )
+    .await?;
     let hash = state.hasher.hash(input.password).await?;
     let session_secret = token::generate();
+    let now = state.clock.now();
     let claim = Claim {
         invitation_id: invitation.id,
         token_hash: token::hash(input.token),
@@ -399,20 +418,72 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         ttl: settings.session_ttl(),
         now,
     };
+    let member = join(state, &claim, origin).await?;
+    Ok(IssuedSession {
+        token: claim.session_secret,
+        expires_at: now + claim.ttl,
+        member,
+    })
+}
+
+/// The invitation a sign-up uses, its email and name checked, and the settings, before
+/// any password is hashed; counted against the caller's address until the email is
+/// known to be free.
+async fn checked_sign_up(
+    state: &AppState,
+    input: &SignUp<'_>,
+    origin: &Origin,
+) -> Result<(Invitation, String, String, settings::Settings)> {
     let mut conn = state.pool.get().await?;
-    let member = transaction!(&mut conn, |c| {
+    let now = state.clock.now();
+    let key = throttle::token_key(origin.ip.as_deref());
+    throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
+    let (invitation, _) = acceptable(&mut conn, input.token, now)
+        .await?
+        .ok_or_else(token_invalid)?;
+    let email = validate::email(input.email).map_err(|r| r.on(Input::Email))?;
+    if invitation
+        .email
+        .as_deref()
+        .is_some_and(|bound| validate::key(bound) != validate::key(&email))
+    {
+        return Err(Rejection::new(
+            ErrorCode::InvalidInput,
+            "this invitation is for another email address",
+        )
+        .on(Input::Email)
+        .into());
+    }
+    // Before hashing, and still counted: an unbound link must not be an oracle of
+    // who is a member, one free argon2 run per guess.
+    if member_rows::find_by_email(&mut conn, &email)
+        .await?
+        .is_some()
+    {
+        return Err(email_taken());
+    }
+    throttle::refund(&mut conn, &key).await?;
+    let name = validate::label(input.name, "name", member_rows::NAME_MAX)
+        .map_err(|r| r.on(Input::Name))?;
+    let settings = settings::get(&mut conn).await?;
+    Ok((invitation, email, name, settings))
+}
+
+/// Claims the invitation and creates the member with a session, in one transaction.
+async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Member> {
+    let now = claim.now;
+    transaction!(&mut state.pool.get().await?, |c| {
         // Held by editPermission, freeze, updateRole and deleteRole: the issuer and
         // the role read below stay as read until commit.
         c.lock_member_writes().await?;
         let invitation = claim_invitation!(c, claim);
-        let role = locked!(c, invitation.role_id, "token");
+        let role = locked!(c, invitation.role_id, Input::Token);
         let issuer = invitation.issuer();
         if !held_by!(c, issuer).is_some_and(|held| held.covers(role.permissions())) {
             return Err(token_invalid());
         }
-        let new_member = claim.member(role.id, issuer);
         let member: Member = diesel::insert_into(members::table)
-            .values(&new_member)
+            .values(&claim.member(role.id, issuer))
             .returning(Member::as_returning())
             .get_result(c)
             .await
@@ -434,11 +505,6 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
         };
         audit::insert(origin, event, now).execute(c).await?;
         Ok::<_, Error>(member)
-    })?;
-    Ok(IssuedSession {
-        token: claim.session_secret,
-        expires_at: now + claim.ttl,
-        member,
     })
 }
 
@@ -465,7 +531,7 @@ impl Claim<'_> {
             name: self.name,
             search_key: &self.search_key,
             role_id,
-            status: "ACTIVE",
+            status: MemberStatus::Active,
             password_hash: self.password_hash,
             must_change_password: false,
             invited_by: Some(invited_by),
@@ -485,41 +551,32 @@ impl Claim<'_> {
 }
 
 /// The invitation `id` if the actor may manage it and it is not yet used or revoked.
-async fn manageable(conn: &mut Conn, actor: &Actor, id: Option<i64>) -> Result<Invitation> {
-    let not_found = || Rejection::new(ErrorCode::NotFound, "no such invitation").on(&["id"]);
-    let invitation = match id {
-        Some(id) => find(conn, id).await?.ok_or_else(not_found)?,
-        None => return Err(not_found().into()),
-    };
+async fn manageable(conn: &mut Conn, actor: &Actor, id: i64) -> Result<Invitation> {
+    let not_found =
+        || Rejection::new(ErrorCode::NotFound, "no such invitation").on(Input::Invitation);
+    let invitation = find(conn, id).await?.ok_or_else(not_found)?;
     // Without MEMBERS_VIEW one sees only one's own invitations: another's id answers
     // like an unknown one, so probing ids tells nothing of their state.
     let own = [invitation.created_by, invitation.issuer()].contains(&actor.member_id);
-    if !own
-        && !actor
-            .permissions
-            .contains(crate::domain::Permission::MembersView)
-    {
+    if !own && !actor.permissions.contains(Permission::MembersView) {
         return Err(not_found().into());
     }
-    let role = crate::domain::roles::find(conn, invitation.role_id)
+    let role = role_rows::find(conn, invitation.role_id)
         .await?
         .ok_or_else(|| Error::Internal("invitation without role".into()))?;
     if !actor.permissions.covers(role.permissions()) {
-        return Err(escalation("id"));
+        return Err(escalation(Input::Invitation));
     }
-    if invitation.status != "PENDING" {
+    if invitation.status != InvitationStatus::Pending {
         return Err(not_pending());
     }
     Ok(invitation)
 }
 
 /// Gives a pending (or expired) invitation a new link and a fresh validity period;
-/// the old link stops working.
-pub async fn reissue(
-    state: &AppState,
-    actor: &Actor,
-    id: Option<i64>,
-) -> Result<(Invitation, String)> {
+/// the old link stops working. Needs MEMBERS_INVITE.
+pub async fn reissue(state: &AppState, actor: &Actor, id: i64) -> Result<(InvitationView, String)> {
+    actor.require(Permission::MembersInvite)?;
     let mut conn = state.pool.get().await?;
     let invitation = manageable(&mut conn, actor, id).await?;
     let (now, secret) = (state.clock.now(), token::generate());
@@ -529,7 +586,7 @@ pub async fn reissue(
         let updated = diesel::update(
             invitations::table
                 .find(invitation.id)
-                .filter(invitations::status.eq("PENDING")),
+                .filter(invitations::status.eq(InvitationStatus::Pending)),
         )
         .set((
             invitations::token_hash.eq(&hash),
@@ -551,22 +608,24 @@ pub async fn reissue(
         .await?;
         Ok::<_, Error>(updated)
     })?;
-    Ok((invitation, link(state, &secret)))
+    Ok((InvitationView::at(invitation, now), link(state, &secret)))
 }
 
-/// Revokes a pending (or expired) invitation; its link stops working.
-pub async fn revoke(state: &AppState, actor: &Actor, id: Option<i64>) -> Result<Invitation> {
+/// Revokes a pending (or expired) invitation; its link stops working. Needs
+/// MEMBERS_INVITE.
+pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<InvitationView> {
+    actor.require(Permission::MembersInvite)?;
     let mut conn = state.pool.get().await?;
     let invitation = manageable(&mut conn, actor, id).await?;
     let now = state.clock.now();
-    transaction!(&mut conn, |c| {
+    let revoked = transaction!(&mut conn, |c| {
         let updated = diesel::update(
             invitations::table
                 .find(invitation.id)
-                .filter(invitations::status.eq("PENDING")),
+                .filter(invitations::status.eq(InvitationStatus::Pending)),
         )
         .set((
-            invitations::status.eq("REVOKED"),
+            invitations::status.eq(InvitationStatus::Revoked),
             invitations::revoked_at.eq(Some(now)),
         ))
         .returning(Invitation::as_returning())
@@ -583,5 +642,6 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Option<i64>) -> Result<
         .execute(c)
         .await?;
         Ok::<_, Error>(updated)
-    })
+    })?;
+    Ok(InvitationView::at(revoked, now))
 }

@@ -1,11 +1,12 @@
 //! Administrative acts on members: edit permission, freeze, recover, reset password.
 //!
-//! Each reads the target first, checks the rules, then writes in one transaction with
-//! a conditional update on the version it read; a concurrent change in between makes
-//! the update miss and the act is retried (or reported stale when the caller named a
-//! version). Acts that can remove an active administrator hold the member write lock
-//! and count the remaining ones inside the transaction.
+//! Each checks its permission, reads the target, checks the rules, then writes in one
+//! transaction with a conditional update on the version it read; a concurrent change
+//! in between makes the update miss and the act is retried (or reported stale when the
+//! caller named a version). Acts that can remove an active administrator hold the
+//! member write lock and count the remaining ones inside the transaction.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
@@ -13,14 +14,13 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
-use crate::db::transaction;
-use crate::db::{Conn, MemberWriteLock};
-use crate::domain::AppState;
+use crate::db::{Conn, MemberWriteLock, transaction};
 use crate::domain::audit::{self, AuditAction, Event};
+use crate::domain::invitations::InvitationStatus;
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
-use crate::domain::{Actor, settings, validate};
-use crate::error::{Error, ErrorCode, Rejection, Result};
+use crate::domain::{Actor, AppState, Permission, PermissionSet, settings, validate};
+use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
 /// Longest freeze reason, in characters.
 const REASON_MAX: usize = 500;
@@ -40,7 +40,7 @@ fn stale() -> Error {
         ErrorCode::StaleVersion,
         "the member changed since you loaded it; reload and try again",
     )
-    .on(&["expectedVersion"])
+    .on(Input::ExpectedVersion)
     .into()
 }
 
@@ -69,18 +69,17 @@ macro_rules! retrying {
 async fn target(
     conn: &mut Conn,
     actor: &Actor,
-    member_id: Option<i64>,
+    member_id: i64,
     expected_version: Option<i32>,
 ) -> Result<(Member, Role)> {
-    let not_found = || Rejection::new(ErrorCode::NotFound, "no such member").on(&["memberId"]);
-    let member = match member_id {
-        Some(id) => member_rows::find(conn, id).await?.ok_or_else(not_found)?,
-        None => return Err(not_found().into()),
-    };
+    let not_found = || Rejection::new(ErrorCode::NotFound, "no such member").on(Input::Member);
+    let member = member_rows::find(conn, member_id)
+        .await?
+        .ok_or_else(not_found)?;
     if member.id == actor.member_id {
         return Err(
             Rejection::new(ErrorCode::SelfAction, "you cannot do this to yourself")
-                .on(&["memberId"])
+                .on(Input::Member)
                 .into(),
         );
     }
@@ -92,7 +91,7 @@ async fn target(
             ErrorCode::PrivilegeEscalation,
             "this member's role has permissions you lack",
         )
-        .on(&["memberId"])
+        .on(Input::Member)
         .into());
     }
     if expected_version.is_some_and(|v| v != member.version) {
@@ -106,7 +105,7 @@ fn last_administrator() -> Error {
         ErrorCode::LastAdministrator,
         "this would leave no active administrator",
     )
-    .on(&["memberId"])
+    .on(Input::Member)
     .into()
 }
 
@@ -115,7 +114,7 @@ macro_rules! other_active_admins {
     ($c:expr, $except:expr, $admin_role:expr) => {
         members::table
             .filter(members::role_id.eq($admin_role))
-            .filter(members::status.eq("ACTIVE"))
+            .filter(members::status.eq(MemberStatus::Active))
             .filter(members::id.ne($except))
             .count()
             .get_result::<i64>($c)
@@ -145,64 +144,117 @@ macro_rules! update_member {
     };
 }
 
-/// Moves a member to another role; effective on the member's next request.
-pub async fn edit_permission(
+/// Ends every session of member `$member` and revokes the pending invitations they
+/// created; the number revoked.
+macro_rules! end_access {
+    ($c:expr, $member:expr, $now:expr) => {{
+        diesel::delete(sessions::table.filter(sessions::member_id.eq($member)))
+            .execute($c)
+            .await?;
+        diesel::update(
+            invitations::table
+                .filter(invitations::created_by.eq($member))
+                .filter(invitations::status.eq(InvitationStatus::Pending)),
+        )
+        .set((
+            invitations::status.eq(InvitationStatus::Revoked),
+            invitations::revoked_at.eq(Some($now)),
+        ))
+        .execute($c)
+        .await?
+    }};
+}
+
+/// A member's columns an act sets; `None` keeps a column, `Some(None)` clears it.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = members)]
+struct MemberChanges {
+    role_id: Option<i64>,
+    status: Option<MemberStatus>,
+    frozen_at: Option<Option<NaiveDateTime>>,
+    frozen_reason: Option<Option<String>>,
+    reset_token_hash: Option<Option<String>>,
+    reset_expires_at: Option<Option<NaiveDateTime>>,
+}
+
+/// What an act writes, decided from the member and role as read.
+struct Change {
+    /// The member's new values.
+    columns: MemberChanges,
+    /// The event to record.
+    event: Event,
+    /// The act narrows what the member may do or grant: it holds the member write
+    /// lock, which accepting an invitation takes to check its issuer.
+    narrows: bool,
+    /// The built-in role the member leaves, when they hold it actively: another active
+    /// administrator must remain.
+    leaves_admin_role: Option<i64>,
+    /// A role granted, which must still exist at commit.
+    grants: Option<i64>,
+    /// Freezing: every session ends and the member's pending invitations are revoked.
+    freezes: bool,
+}
+
+/// The skeleton of editPermission, freeze and recover, after their permission: the
+/// target's rules ([`target`]), `decide` on the member and role as read and the time
+/// (`None`: nothing to change), then one transaction with its audit event, retried on
+/// a concurrent change.
+async fn act<F>(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
-    role_id: Option<i64>,
+    member_id: i64,
     expected_version: Option<i32>,
-) -> Result<Outcome> {
+    decide: F,
+) -> Result<Outcome>
+where
+    F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
+{
     retrying!(
         expected_version,
-        edit_permission_once(state, actor, member_id, role_id, expected_version)
+        act_once(state, actor, member_id, expected_version, &decide)
     )
 }
 
-async fn edit_permission_once(
+async fn act_once<F>(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
-    role_id: Option<i64>,
+    member_id: i64,
     expected_version: Option<i32>,
-) -> Result<Outcome> {
+    decide: &F,
+) -> Result<Outcome>
+where
+    F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
+{
     let mut conn = state.pool.get().await?;
-    let (member, old_role) = target(&mut conn, actor, member_id, expected_version).await?;
-    let new_role = roles::require(&mut conn, role_id, "roleId").await?;
-    if !actor.permissions.covers(new_role.permissions()) {
-        return Err(Rejection::new(
-            ErrorCode::PrivilegeEscalation,
-            "you can only grant a role whose permissions you hold",
-        )
-        .on(&["roleId"])
-        .into());
-    }
-    if new_role.id == old_role.id {
+    let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
+    let now = state.clock.now();
+    let Some(change) = decide(&member, &role, now)? else {
         return Ok(Outcome {
             member,
             changed: false,
         });
-    }
-    let demotes_admin = old_role.built_in && member.status() == MemberStatus::Active;
-    let now = state.clock.now();
-    let details = json!({
-        "before": { "roleId": old_role.id.to_string(), "roleName": old_role.name },
-        "after": { "roleId": new_role.id.to_string(), "roleName": new_role.name },
-    });
-    let event = Event {
-        action: AuditAction::MemberPermissionEdited,
-        target_member: Some(member.id),
-        target_role: Some(new_role.id),
-        details,
     };
+    let Change {
+        columns, mut event, ..
+    } = change;
     let member = transaction!(&mut conn, |c| {
-        c.lock_member_writes().await?;
-        // deleteRole holds the same lock: a role deleted since it was read is not found.
-        crate::domain::roles::locked!(c, new_role.id, "roleId");
-        if demotes_admin && other_active_admins!(c, member.id, old_role.id) == 0 {
+        if change.narrows {
+            c.lock_member_writes().await?;
+        }
+        if let Some(granted) = change.grants {
+            // deleteRole holds the same lock: a role deleted since it was read is not found.
+            roles::locked!(c, granted, Input::GrantedRole);
+        }
+        if let Some(admin_role) = change.leaves_admin_role
+            && other_active_admins!(c, member.id, admin_role) == 0
+        {
             return Err(last_administrator());
         }
-        let updated = update_member!(c, member, now, members::role_id.eq(new_role.id));
+        let updated = update_member!(c, member, now, &columns);
+        if change.freezes {
+            let revoked = end_access!(c, member.id, now);
+            event.details["revokedInvitations"] = revoked.into();
+        }
         audit::insert(&actor.origin, event, now).execute(c).await?;
         Ok::<_, Error>(updated)
     })?;
@@ -212,129 +264,139 @@ async fn edit_permission_once(
     })
 }
 
-/// Freezes a member: no sign-in, every session ends now, and their pending
-/// invitations are revoked.
+/// Moves a member to another role; effective on the member's next request. Needs
+/// MEMBERS_EDIT_PERMISSION and every permission of both roles.
+pub async fn edit_permission(
+    state: &AppState,
+    actor: &Actor,
+    member_id: i64,
+    role_id: i64,
+    expected_version: Option<i32>,
+) -> Result<Outcome> {
+    actor.require(Permission::MembersEditPermission)?;
+    let new_role = roles::find(&mut state.pool.get().await?, role_id).await?;
+    act(
+        state,
+        actor,
+        member_id,
+        expected_version,
+        |member, old_role, _| {
+            let new_role = new_role
+                .as_ref()
+                .ok_or_else(|| roles::not_found(Input::GrantedRole))?;
+            if !actor.permissions.covers(new_role.permissions()) {
+                return Err(Rejection::new(
+                    ErrorCode::PrivilegeEscalation,
+                    "you can only grant a role whose permissions you hold",
+                )
+                .on(Input::GrantedRole)
+                .into());
+            }
+            if new_role.id == old_role.id {
+                return Ok(None);
+            }
+            let details = json!({
+                "before": { "roleId": old_role.id.to_string(), "roleName": old_role.name },
+                "after": { "roleId": new_role.id.to_string(), "roleName": new_role.name },
+            });
+            Ok(Some(Change {
+                columns: MemberChanges {
+                    role_id: Some(new_role.id),
+                    ..Default::default()
+                },
+                event: Event {
+                    action: AuditAction::MemberPermissionEdited,
+                    target_member: Some(member.id),
+                    target_role: Some(new_role.id),
+                    details,
+                },
+                narrows: true,
+                leaves_admin_role: admin_role_left(member, old_role),
+                grants: Some(new_role.id),
+                freezes: false,
+            }))
+        },
+    )
+    .await
+}
+
+/// The built-in role `member` holds actively, if they do.
+fn admin_role_left(member: &Member, role: &Role) -> Option<i64> {
+    (role.built_in && member.status == MemberStatus::Active).then_some(role.id)
+}
+
+/// Freezes a member: no sign-in, every session ends now, outstanding reset links die,
+/// and their pending invitations are revoked. Needs MEMBERS_FREEZE.
 pub async fn freeze(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
+    member_id: i64,
     reason: Option<&str>,
     expected_version: Option<i32>,
 ) -> Result<Outcome> {
+    actor.require(Permission::MembersFreeze)?;
     let reason = reason
-        .map(|r| validate::text(r, "reason", REASON_MAX).map_err(|e| e.on(&["reason"])))
+        .map(|r| validate::text(r, "reason", REASON_MAX).map_err(|e| e.on(Input::FreezeReason)))
         .transpose()?
         .filter(|r| !r.is_empty());
-    retrying!(
-        expected_version,
-        freeze_once(state, actor, member_id, reason.clone(), expected_version)
-    )
-}
-
-async fn freeze_once(
-    state: &AppState,
-    actor: &Actor,
-    member_id: Option<i64>,
-    reason: Option<String>,
-    expected_version: Option<i32>,
-) -> Result<Outcome> {
-    let mut conn = state.pool.get().await?;
-    let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
-    if member.status() == MemberStatus::Frozen {
-        return Ok(Outcome {
-            member,
-            changed: false,
-        });
-    }
-    let now = state.clock.now();
-    let member = transaction!(&mut conn, |c| {
-        c.lock_member_writes().await?;
-        if role.built_in && other_active_admins!(c, member.id, role.id) == 0 {
-            return Err(last_administrator());
+    let freeze = |member: &Member, role: &Role, now| {
+        if member.status == MemberStatus::Frozen {
+            return Ok(None);
         }
-        let changes = (
-            members::status.eq("FROZEN"),
-            members::frozen_at.eq(Some(now)),
-            members::frozen_reason.eq(reason.clone()),
-            // Outstanding reset links die with the sessions: recovering does not revive them.
-            members::reset_token_hash.eq(None::<String>),
-            members::reset_expires_at.eq(None::<chrono::NaiveDateTime>),
-        );
-        let updated = update_member!(c, member, now, changes);
-        diesel::delete(sessions::table.filter(sessions::member_id.eq(member.id)))
-            .execute(c)
-            .await?;
-        let revoked = diesel::update(
-            invitations::table
-                .filter(invitations::created_by.eq(member.id))
-                .filter(invitations::status.eq("PENDING")),
-        )
-        .set((
-            invitations::status.eq("REVOKED"),
-            invitations::revoked_at.eq(Some(now)),
-        ))
-        .execute(c)
-        .await?;
-        let details = json!({ "reason": reason, "revokedInvitations": revoked });
-        audit::insert(
-            &actor.origin,
-            Event::member(AuditAction::MemberFrozen, member.id, details),
-            now,
-        )
-        .execute(c)
-        .await?;
-        Ok::<_, Error>(updated)
-    })?;
-    Ok(Outcome {
-        member,
-        changed: true,
-    })
+        Ok(Some(Change {
+            columns: MemberChanges {
+                status: Some(MemberStatus::Frozen),
+                frozen_at: Some(Some(now)),
+                frozen_reason: Some(reason.clone()),
+                // Reset links die with the sessions: recovering does not revive them.
+                reset_token_hash: Some(None),
+                reset_expires_at: Some(None),
+                ..Default::default()
+            },
+            event: Event::member(
+                AuditAction::MemberFrozen,
+                member.id,
+                json!({ "reason": reason }),
+            ),
+            narrows: true,
+            leaves_admin_role: admin_role_left(member, role),
+            grants: None,
+            freezes: true,
+        }))
+    };
+    act(state, actor, member_id, expected_version, freeze).await
 }
 
-/// Lets a frozen member sign in again; their old sessions stay ended.
+/// Lets a frozen member sign in again; their old sessions stay ended. Needs
+/// MEMBERS_FREEZE.
 pub async fn recover(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
+    member_id: i64,
     expected_version: Option<i32>,
 ) -> Result<Outcome> {
-    retrying!(
-        expected_version,
-        recover_once(state, actor, member_id, expected_version)
-    )
-}
-
-async fn recover_once(
-    state: &AppState,
-    actor: &Actor,
-    member_id: Option<i64>,
-    expected_version: Option<i32>,
-) -> Result<Outcome> {
-    let mut conn = state.pool.get().await?;
-    let (member, _) = target(&mut conn, actor, member_id, expected_version).await?;
-    if member.status() == MemberStatus::Active {
-        return Ok(Outcome {
-            member,
-            changed: false,
-        });
-    }
-    let now = state.clock.now();
-    let member = transaction!(&mut conn, |c| {
-        let updated = update_member!(c, member, now, members::status.eq("ACTIVE"));
-        let details = json!({ "frozenReason": member.frozen_reason });
-        audit::insert(
-            &actor.origin,
-            Event::member(AuditAction::MemberRecovered, member.id, details),
-            now,
-        )
-        .execute(c)
-        .await?;
-        Ok::<_, Error>(updated)
-    })?;
-    Ok(Outcome {
-        member,
-        changed: true,
-    })
+    actor.require(Permission::MembersFreeze)?;
+    let recover = |member: &Member, _: &Role, _| {
+        if member.status == MemberStatus::Active {
+            return Ok(None);
+        }
+        Ok(Some(Change {
+            columns: MemberChanges {
+                status: Some(MemberStatus::Active),
+                ..Default::default()
+            },
+            event: Event::member(
+                AuditAction::MemberRecovered,
+                member.id,
+                json!({ "frozenReason": member.frozen_reason }),
+            ),
+            narrows: false,
+            leaves_admin_role: None,
+            grants: None,
+            freezes: false,
+        }))
+    };
+    act(state, actor, member_id, expected_version, recover).await
 }
 
 /// How a password is reset.
@@ -391,6 +453,52 @@ impl ResetSecret {
             ResetSecret::Link { .. } => "RESET_LINK",
         }
     }
+
+    /// The hash of the link's secret, stored to recognise the link.
+    fn link_hash(&self) -> Option<String> {
+        match self {
+            ResetSecret::Link { secret } => Some(token::hash(secret)),
+            _ => None,
+        }
+    }
+
+    /// The password hash to store, with the settings and, for the default password,
+    /// what its setter holds, both read inside the reset's transaction; `None` for a
+    /// link, which leaves the old password disabled.
+    fn password(
+        &self,
+        settings: &settings::Settings,
+        setter_holds: Option<PermissionSet>,
+        role: &Role,
+    ) -> Result<Option<String>> {
+        match self {
+            ResetSecret::Default => {
+                let hash = settings
+                    .default_password_hash
+                    .clone()
+                    .ok_or_else(no_default_password)?;
+                // Whoever set it must still be active and hold the target's permissions:
+                // the default password is a credential for every account reset to it.
+                if !setter_holds.is_some_and(|held| held.covers(role.permissions())) {
+                    return Err(default_setter_lacks(role));
+                }
+                Ok(Some(hash))
+            }
+            ResetSecret::Temporary { hash, .. } => Ok(Some(hash.clone())),
+            ResetSecret::Link { .. } => Ok(None),
+        }
+    }
+
+    /// What the caller is handed, once: the temporary password or the link.
+    fn handed_out(self, public_url: &str) -> (Option<String>, Option<String>) {
+        match self {
+            ResetSecret::Default => (None, None),
+            ResetSecret::Temporary { password, .. } => (Some(password), None),
+            ResetSecret::Link { secret } => {
+                (None, Some(format!("{public_url}/reset-password/{secret}")))
+            }
+        }
+    }
 }
 
 fn no_default_password() -> Error {
@@ -398,7 +506,7 @@ fn no_default_password() -> Error {
         ErrorCode::NoDefaultPassword,
         "no default password is configured in the security settings",
     )
-    .on(&["mode"])
+    .on(Input::ResetMode)
     .into()
 }
 
@@ -411,42 +519,58 @@ fn default_setter_lacks(role: &Role) -> Error {
             role.name
         ),
     )
-    .on(&["mode"])
+    .on(Input::ResetMode)
     .into()
 }
 
 /// Resets a member's password; every mode ends the old password and every session
 /// of the member, kills earlier reset links and requires a change at next sign-in.
 /// The write is conditional on the member's version as checked, like the other acts.
+/// Needs MEMBERS_RESET_PASSWORD.
 pub async fn reset_password(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
+    member_id: i64,
     mode: ResetMode,
     expected_version: Option<i32>,
 ) -> Result<ResetOutcome> {
+    actor.require(Permission::MembersResetPassword)?;
     retrying!(
         expected_version,
         reset_password_once(state, actor, member_id, mode, expected_version)
     )
 }
 
+/// The password hash of member `$id` made unusable, unless it already is: the old
+/// password ends when a reset link is handed out, not when the link is used.
+macro_rules! disable_password {
+    ($c:expr, $id:expr) => {{
+        let disabled = crate::auth::password::DISABLED.to_string();
+        diesel::update(
+            members::table
+                .find($id)
+                .filter(members::password_hash.not_like(format!("{disabled}%"))),
+        )
+        .set(members::password_hash.eq(disabled.into_sql::<Text>().concat(members::password_hash)))
+        .execute($c)
+        .await?
+    }};
+}
+
 async fn reset_password_once(
     state: &AppState,
     actor: &Actor,
-    member_id: Option<i64>,
+    member_id: i64,
     mode: ResetMode,
     expected_version: Option<i32>,
 ) -> Result<ResetOutcome> {
     let mut conn = state.pool.get().await?;
     let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
+    // Not held while hashing, which takes long.
     drop(conn);
     let secret = ResetSecret::new(state, mode).await?;
     let now = state.clock.now();
-    let link_hash = match &secret {
-        ResetSecret::Link { secret } => Some(token::hash(secret)),
-        _ => None,
-    };
+    let link_hash = secret.link_hash();
     let link_expires = link_hash
         .as_ref()
         .map(|_| now + chrono::Duration::hours(RESET_LINK_VALID_HOURS));
@@ -455,62 +579,33 @@ async fn reset_password_once(
         member.id,
         json!({ "mode": secret.mode_name() }),
     );
-    let mut conn = state.pool.get().await?;
-    let updated = transaction!(&mut conn, |c| {
+    let updated = transaction!(&mut state.pool.get().await?, |c| {
         let settings: settings::Settings = settings_table::table
             .find(1)
             .select(settings::Settings::as_select())
             .first(c)
             .await?;
-        let password = match &secret {
-            ResetSecret::Default => {
-                let hash = settings
-                    .default_password_hash
-                    .clone()
-                    .ok_or_else(no_default_password)?;
-                // Whoever set it must still be active and hold the target's permissions:
-                // the default password is a credential for every account reset to it.
-                let held = match settings.default_password_set_by {
-                    Some(setter) => roles::held_by!(c, setter),
-                    None => None,
-                };
-                if !held.is_some_and(|held| held.covers(role.permissions())) {
-                    return Err(default_setter_lacks(&role));
-                }
-                Some(hash)
-            }
-            ResetSecret::Temporary { hash, .. } => Some(hash.clone()),
-            ResetSecret::Link { .. } => None,
+        let setter_holds = match (&secret, settings.default_password_set_by) {
+            (ResetSecret::Default, Some(setter)) => roles::held_by!(c, setter),
+            _ => None,
         };
-        let expires = password
-            .as_ref()
-            .map(|_| now + chrono::Duration::hours(i64::from(settings.reset_password_valid_hours)));
+        let password = secret.password(&settings, setter_holds, &role)?;
+        let valid = chrono::Duration::hours(i64::from(settings.reset_password_valid_hours));
         let changes = (
-            members::password_expires_at.eq(expires),
+            members::password_expires_at.eq(password.as_ref().map(|_| now + valid)),
             members::must_change_password.eq(true),
             members::reset_token_hash.eq(link_hash.clone()),
             members::reset_expires_at.eq(link_expires),
         );
         let updated = update_member!(c, member, now, changes);
-        let row = members::table.find(member.id);
         match password {
             Some(hash) => {
-                diesel::update(row)
+                diesel::update(members::table.find(member.id))
                     .set(members::password_hash.eq(hash))
                     .execute(c)
                     .await?
             }
-            // The old password ends now, not when the link is used.
-            None => {
-                let disabled = crate::auth::password::DISABLED.to_string();
-                diesel::update(row.filter(members::password_hash.not_like(format!("{disabled}%"))))
-                    .set(
-                        members::password_hash
-                            .eq(disabled.into_sql::<Text>().concat(members::password_hash)),
-                    )
-                    .execute(c)
-                    .await?
-            }
+            None => disable_password!(c, member.id),
         };
         diesel::delete(sessions::table.filter(sessions::member_id.eq(member.id)))
             .execute(c)
@@ -518,14 +613,7 @@ async fn reset_password_once(
         audit::insert(&actor.origin, event, now).execute(c).await?;
         Ok::<_, Error>(updated)
     })?;
-    let (temporary_password, reset_link) = match secret {
-        ResetSecret::Default => (None, None),
-        ResetSecret::Temporary { password, .. } => (Some(password), None),
-        ResetSecret::Link { secret } => (
-            None,
-            Some(format!("{}/reset-password/{secret}", state.public_url)),
-        ),
-    };
+    let (temporary_password, reset_link) = secret.handed_out(&state.public_url);
     Ok(ResetOutcome {
         member: updated,
         temporary_password,

@@ -14,11 +14,12 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::Conn;
 use crate::db::schema::{members, roles};
+use crate::db::{Conn, SqliteConn};
 use crate::domain::member_search::{Pattern, SearchHints, TrigramGlob, strpos};
 use crate::domain::members::{Member, MemberStatus, SEARCH_MAX};
 use crate::domain::roles::Role;
+use crate::domain::{Actor, AppState, Permission};
 use crate::error::{ErrorCode, Rejection, Result};
 
 /// Which members a list shows.
@@ -26,8 +27,8 @@ use crate::error::{ErrorCode, Rejection, Result};
 pub struct MemberFilter {
     /// Only members with this status.
     pub status: Option<MemberStatus>,
-    /// Only members with this role (`Some(None)`: an id that names no role, so nobody).
-    pub role_id: Option<Option<i64>>,
+    /// Only members with this role.
+    pub role_id: Option<i64>,
     /// Only members whose email or name contains this, lower-cased.
     pub search: Option<String>,
 }
@@ -61,7 +62,7 @@ macro_rules! filtered {
             q = q.filter(members::status.eq(status.as_str()));
         }
         if let Some(role) = $filter.role_id {
-            q = q.filter(members::role_id.eq(role.unwrap_or(0)));
+            q = q.filter(members::role_id.eq(role));
         }
         match $pattern {
             Some(Pattern::Like { index, whole, .. }) => {
@@ -114,85 +115,119 @@ pub struct Page {
 
 /// A page of members with their roles, newest first, after the member `after`
 /// (keyset on the id), at most `limit`; with `with_total`, also how many members
-/// match the filter over all pages (see [`count`]).
+/// match the filter over all pages (see [`count`]). Needs MEMBERS_VIEW.
 ///
 /// A search is counted only when the page cannot tell: a first page that is not
 /// full holds every match. Most searches look for someone, so this spares the second
 /// trigram scan; the counters of an unsearched list cost less than the wait, so they
 /// go out pipelined with the page instead.
 pub async fn page(
-    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
     filter: &MemberFilter,
-    hints: &SearchHints,
     after: Option<i64>,
     limit: i64,
     with_total: bool,
 ) -> Result<Page> {
-    let pattern = filter.pattern(conn, hints).await;
-    let searched = filter.search.is_some();
-    // The total a searched page tells by itself.
-    let told = move |rows: &[(Member, Role)]| {
-        let all = after.is_none() && i64::try_from(rows.len()).is_ok_and(|n| n < limit);
-        (searched && all).then_some(rows.len() as i64)
+    actor.require(Permission::MembersView)?;
+    let mut conn = state.pool.get().await?;
+    let pattern = filter.pattern(&mut conn, &state.search_hints).await;
+    let ask = PageAsk {
+        filter,
+        pattern,
+        after,
+        limit,
+        with_total,
     };
-    let read = match conn {
-        Conn::Sqlite(c) => {
-            let filter = filter.clone();
-            c.spawn_blocking(move |c| {
-                let rows = diesel::RunQueryDsl::load(
-                    page_query!(filter, pattern.clone(), after, limit),
-                    c,
-                )?;
-                let total = match with_total {
-                    true => Some(match told(&rows) {
-                        Some(n) => n,
-                        None => count_sqlite(c, &filter, pattern)?,
-                    }),
-                    false => None,
-                };
-                Ok(Page { rows, total })
-            })
-            .await
-        }
-        Conn::Pg(c) if with_total && searched => {
-            let c: &AsyncPgConnection = c;
-            async {
-                let rows = page_query!(filter, pattern.clone(), after, limit)
-                    .load(&mut &*c)
-                    .await?;
-                let total = match told(&rows) {
-                    Some(n) => n,
-                    None => count_pg(c, filter, pattern).await?,
-                };
-                Ok(Page {
-                    rows,
-                    total: Some(total),
-                })
-            }
-            .await
-        }
-        Conn::Pg(c) => {
-            let c: &AsyncPgConnection = c;
-            let rows = page_query!(filter, pattern.clone(), after, limit).load(&mut &*c);
-            let total = async {
-                Ok(match with_total {
-                    true => Some(count_pg(c, filter, pattern).await?),
-                    false => None,
-                })
-            };
-            futures_util::try_join!(rows, total).map(|(rows, total)| Page { rows, total })
-        }
+    let read = match &mut conn {
+        Conn::Sqlite(c) => page_sqlite(c, ask).await,
+        Conn::Pg(c) => page_pg(c, ask).await,
     };
     Ok(read?)
 }
 
-/// How many members match the filter.
+/// What a page asks for, its search in the backend's form.
+struct PageAsk<'a> {
+    filter: &'a MemberFilter,
+    pattern: Option<Pattern>,
+    after: Option<i64>,
+    limit: i64,
+    with_total: bool,
+}
+
+impl PageAsk<'_> {
+    /// The total a searched page tells by itself: a first page that is not full.
+    fn told(&self, rows: &[(Member, Role)]) -> Option<i64> {
+        let all = self.after.is_none() && i64::try_from(rows.len()).is_ok_and(|n| n < self.limit);
+        (self.filter.search.is_some() && all).then_some(rows.len() as i64)
+    }
+}
+
+async fn page_sqlite(c: &mut SqliteConn, ask: PageAsk<'_>) -> QueryResult<Page> {
+    let filter = ask.filter.clone();
+    let PageAsk {
+        pattern,
+        after,
+        limit,
+        with_total,
+        ..
+    } = ask;
+    c.spawn_blocking(move |c| {
+        let ask = PageAsk {
+            filter: &filter,
+            pattern,
+            after,
+            limit,
+            with_total,
+        };
+        let rows =
+            diesel::RunQueryDsl::load(page_query!(filter, ask.pattern.clone(), after, limit), c)?;
+        let total = match with_total {
+            true => Some(match ask.told(&rows) {
+                Some(n) => n,
+                None => count_sqlite(c, &filter, ask.pattern)?,
+            }),
+            false => None,
+        };
+        Ok(Page { rows, total })
+    })
+    .await
+}
+
+async fn page_pg(c: &AsyncPgConnection, ask: PageAsk<'_>) -> QueryResult<Page> {
+    let (filter, pattern) = (ask.filter, ask.pattern.clone());
+    if ask.with_total && filter.search.is_some() {
+        let rows = page_query!(filter, pattern.clone(), ask.after, ask.limit)
+            .load(&mut &*c)
+            .await?;
+        let total = match ask.told(&rows) {
+            Some(n) => n,
+            None => count_pg(c, filter, pattern).await?,
+        };
+        return Ok(Page {
+            rows,
+            total: Some(total),
+        });
+    }
+    let rows = page_query!(filter, pattern.clone(), ask.after, ask.limit).load(&mut &*c);
+    let total = async {
+        Ok(match ask.with_total {
+            true => Some(count_pg(c, filter, pattern).await?),
+            false => None,
+        })
+    };
+    futures_util::try_join!(rows, total).map(|(rows, total)| Page { rows, total })
+}
+
+/// How many members match the filter. Needs MEMBERS_VIEW.
 ///
 /// Without a search, the counters of the member_counts migration answer (kept by
 /// triggers in every writing transaction); a search counts its matches.
-pub async fn count(conn: &mut Conn, filter: &MemberFilter, hints: &SearchHints) -> Result<i64> {
-    let pattern = filter.pattern(conn, hints).await;
-    let counted = match conn {
+pub async fn count(state: &AppState, actor: &Actor, filter: &MemberFilter) -> Result<i64> {
+    actor.require(Permission::MembersView)?;
+    let mut conn = state.pool.get().await?;
+    let pattern = filter.pattern(&mut conn, &state.search_hints).await;
+    let counted = match &mut conn {
         Conn::Sqlite(c) => {
             let filter = filter.clone();
             c.spawn_blocking(move |c| count_sqlite(c, &filter, pattern))
@@ -248,7 +283,7 @@ impl Counted {
     fn of(filter: &MemberFilter) -> Self {
         Self {
             status: filter.status.map(MemberStatus::as_str),
-            role_id: filter.role_id.map(|r| r.unwrap_or(0)),
+            role_id: filter.role_id,
         }
     }
 }

@@ -4,11 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::Conn;
 use crate::db::schema::members;
-use crate::db::with_conn;
-use crate::domain::validate;
-use crate::error::{ErrorCode, Rejection, Result};
+use crate::db::{Conn, Pool};
+use crate::db::{text_enum, with_conn};
+use crate::domain::{Actor, AppState, Permission, validate};
+use crate::error::{ErrorCode, Input, Rejection, Result};
 
 /// Longest member name, in characters.
 pub const NAME_MAX: usize = 100;
@@ -16,7 +16,16 @@ pub const NAME_MAX: usize = 100;
 pub const SEARCH_MAX: usize = 200;
 
 /// Whether a member may sign in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum MemberStatus {
     /// May sign in.
     Active,
@@ -24,15 +33,10 @@ pub enum MemberStatus {
     Frozen,
 }
 
-impl MemberStatus {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberStatus::Active => "ACTIVE",
-            MemberStatus::Frozen => "FROZEN",
-        }
-    }
-}
+text_enum!(MemberStatus {
+    Active => "ACTIVE",
+    Frozen => "FROZEN",
+});
 
 /// A member as read for showing and deciding: every column but the lookup keys and
 /// the password hash, which only sign-in and password changes read
@@ -48,8 +52,8 @@ pub struct Member {
     pub name: String,
     /// The role.
     pub role_id: i64,
-    /// `ACTIVE` or `FROZEN`.
-    pub status: String,
+    /// Whether the member may sign in.
+    pub status: MemberStatus,
     /// Whether only a password change is allowed until the password changes.
     pub must_change_password: bool,
     /// When it was last frozen.
@@ -79,17 +83,6 @@ impl std::fmt::Debug for Member {
     }
 }
 
-impl Member {
-    /// The member's status.
-    pub fn status(&self) -> MemberStatus {
-        if self.status == "FROZEN" {
-            MemberStatus::Frozen
-        } else {
-            MemberStatus::Active
-        }
-    }
-}
-
 /// A member to insert.
 #[derive(Insertable)]
 #[diesel(table_name = members)]
@@ -104,8 +97,8 @@ pub struct NewMember<'a> {
     pub search_key: &'a str,
     /// The role.
     pub role_id: i64,
-    /// Always `ACTIVE` for a new member.
-    pub status: &'a str,
+    /// Always active for a new member.
+    pub status: MemberStatus,
     /// argon2id PHC string.
     pub password_hash: &'a str,
     /// Whether the first sign-in must change the password.
@@ -133,10 +126,17 @@ pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Member>> {
         .optional())?)
 }
 
-/// The members with the given ids (missing ids are left out).
-pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Member>> {
+/// One member, to a holder of MEMBERS_VIEW; `None` when `id` names nobody.
+pub async fn get(state: &AppState, actor: &Actor, id: i64) -> Result<Option<Member>> {
+    actor.require(Permission::MembersView)?;
+    find(&mut state.pool.get().await?, id).await
+}
+
+/// The members with the given ids (missing ids are left out), for members reached
+/// from objects the caller may see; how much of each is shown is the API's `sight`.
+pub async fn by_ids(pool: &Pool, ids: &[i64]) -> Result<Vec<Member>> {
     let q = members::table.filter(members::id.eq_any(ids));
-    Ok(with_conn!(conn, |c| q
+    Ok(with_conn!(&mut pool.get().await?, |c| q
         .select(Member::as_select())
         .load(c)
         .await)?)
@@ -185,7 +185,7 @@ pub fn email_taken(e: diesel::result::Error) -> crate::error::Error {
             ErrorCode::NameTaken,
             "a member with this email exists already",
         )
-        .on(&["email"])
+        .on(Input::Email)
         .into(),
         e => e.into(),
     }

@@ -13,6 +13,7 @@ pub mod resets;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
+pub mod sight;
 pub mod signin;
 pub mod state;
 pub mod throttle;
@@ -24,6 +25,8 @@ pub use state::AppState;
 pub use viewer::Viewer;
 
 /// A signed-in member acting through the API: who, with which permissions, from where.
+/// Every use case that needs a permission checks it on its actor ([`Actor::require`]).
+#[derive(Clone)]
 pub struct Actor {
     /// The acting member.
     pub member_id: i64,
@@ -31,4 +34,14 @@ pub struct Actor {
     pub permissions: PermissionSet,
     /// Actor and client address for the audit log.
     pub origin: audit::Origin,
+}
+
+impl Actor {
+    /// `FORBIDDEN` unless the actor's role has `permission`.
+    pub fn require(&self, permission: Permission) -> crate::error::Result<()> {
+        match self.permissions.contains(permission) {
+            true => Ok(()),
+            false => Err(crate::error::Error::Forbidden(permission.name())),
+        }
+    }
 }

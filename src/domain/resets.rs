@@ -7,16 +7,17 @@ use crate::db::schema::members;
 use crate::db::with_conn;
 use crate::domain::AppState;
 use crate::domain::audit::Origin;
+use crate::domain::members::MemberStatus;
 use crate::domain::signin::{IssuedSession, check_new_password, set_password};
 use crate::domain::{settings, throttle};
-use crate::error::{ErrorCode, Rejection, Result};
+use crate::error::{ErrorCode, Input, Rejection, Result};
 
 fn token_invalid() -> crate::error::Error {
     Rejection::new(
         ErrorCode::TokenInvalid,
         "this reset link is invalid, expired or already used",
     )
-    .on(&["token"])
+    .on(Input::Token)
     .into()
 }
 
@@ -38,7 +39,7 @@ pub async fn complete(
             members::table
                 .filter(members::reset_token_hash.eq(&hash))
                 .filter(members::reset_expires_at.gt(now))
-                .filter(members::status.eq("ACTIVE"))
+                .filter(members::status.eq(MemberStatus::Active))
                 .select((members::id, members::password_hash)),
             c,
         )
@@ -54,7 +55,7 @@ pub async fn complete(
         &settings,
         new_password,
         Some(crate::auth::password::without_disabled(&current_hash)),
-        "newPassword",
+        Input::NewPassword,
     )
     .await?;
     let new_hash = state.hasher.hash(new_password).await?;
@@ -62,7 +63,7 @@ pub async fn complete(
         .find(id)
         .filter(members::reset_token_hash.eq(hash))
         .filter(members::reset_expires_at.gt(now))
-        .filter(members::status.eq("ACTIVE"));
+        .filter(members::status.eq(MemberStatus::Active));
     set_password(
         state,
         target,

@@ -7,12 +7,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::db::schema::{invitations, member_counts, members, roles};
-use crate::db::{Conn, MemberWriteLock};
+use crate::db::{Conn, MemberWriteLock, Pool};
 use crate::db::{transaction, with_conn};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
-use crate::domain::{Actor, Permission, PermissionSet};
-use crate::error::{Error, ErrorCode, Rejection, Result};
+use crate::domain::{Actor, AppState, Permission, PermissionSet};
+use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
 /// Name of the built-in role.
 pub const ADMINISTRATOR: &str = "Administrator";
@@ -101,23 +101,31 @@ fn escalation() -> Rejection {
     )
 }
 
-pub(crate) fn not_found(field: &str) -> Rejection {
-    Rejection::new(ErrorCode::NotFound, "no such role").on(&[field])
+pub(crate) fn not_found(input: Input) -> Rejection {
+    Rejection::new(ErrorCode::NotFound, "no such role").on(input)
 }
 
-/// Every role: the built-in one first, then by name.
-pub async fn list(conn: &mut Conn) -> Result<Vec<Role>> {
+/// Every role: the built-in one first, then by name. Any signed-in member may list them
+/// (the invite and edit dialogs offer them).
+pub async fn list(state: &AppState, _actor: &Actor) -> Result<Vec<Role>> {
     let order = (roles::built_in.desc(), roles::name_key);
-    Ok(with_conn!(conn, |c| roles::table
+    let mut conn = state.pool.get().await?;
+    Ok(with_conn!(&mut conn, |c| roles::table
         .select(Role::as_select())
         .order(order)
         .load(c)
         .await)?)
 }
 
-/// The roles with the given ids (missing ids are left out).
-pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Role>> {
-    Ok(with_conn!(conn, |c| roles::table
+/// One role, to any signed-in member; `None` when `id` names none.
+pub async fn get(state: &AppState, _actor: &Actor, id: i64) -> Result<Option<Role>> {
+    find(&mut state.pool.get().await?, id).await
+}
+
+/// The roles with the given ids (missing ids are left out), for roles reached from
+/// objects the caller may already see.
+pub async fn by_ids(pool: &Pool, ids: &[i64]) -> Result<Vec<Role>> {
+    Ok(with_conn!(&mut pool.get().await?, |c| roles::table
         .select(Role::as_select())
         .filter(roles::id.eq_any(ids))
         .load(c)
@@ -134,28 +142,23 @@ pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Role>> {
         .optional())?)
 }
 
-/// The role an API argument names; `NOT_FOUND` on `field` when it names none
-/// (`None`: a malformed id).
-pub async fn require(conn: &mut Conn, id: Option<i64>, field: &str) -> Result<Role> {
-    let found = match id {
-        Some(id) => find(conn, id).await?,
-        None => None,
-    };
-    Ok(found.ok_or_else(|| not_found(field))?)
+/// The role `id`; `NOT_FOUND` on `input` when it names none.
+pub async fn require(conn: &mut Conn, id: i64, input: Input) -> Result<Role> {
+    Ok(find(conn, id).await?.ok_or_else(|| not_found(input))?)
 }
 
-/// The role `$id` as it is inside the transaction on `$c`, or `NOT_FOUND` on
-/// `$field`. Run after [`crate::db::MemberWriteLock::lock_member_writes`], which
+/// The role `$id` as it is inside the transaction on `$c`, or `NOT_FOUND` on the
+/// input `$input`. Run after [`crate::db::MemberWriteLock::lock_member_writes`], which
 /// `delete` and `update` take too, so the role cannot change before commit.
 macro_rules! locked {
-    ($c:expr, $id:expr, $field:expr) => {
+    ($c:expr, $id:expr, $input:expr) => {
         $crate::db::schema::roles::table
             .find($id)
             .select($crate::domain::roles::Role::as_select())
             .first::<$crate::domain::roles::Role>($c)
             .await
             .optional()?
-            .ok_or_else(|| $crate::domain::roles::not_found($field))?
+            .ok_or_else(|| $crate::domain::roles::not_found($input))?
     };
 }
 pub(crate) use locked;
@@ -168,7 +171,10 @@ macro_rules! held_by {
         $crate::db::schema::members::table
             .inner_join($crate::db::schema::roles::table)
             .filter($crate::db::schema::members::id.eq($member))
-            .filter($crate::db::schema::members::status.eq("ACTIVE"))
+            .filter(
+                $crate::db::schema::members::status
+                    .eq($crate::domain::members::MemberStatus::Active),
+            )
             .select($crate::db::schema::roles::permissions)
             .first::<String>($c)
             .await
@@ -179,12 +185,12 @@ macro_rules! held_by {
 pub(crate) use held_by;
 
 /// How many members hold each of the given roles (roles nobody holds are left out).
-pub async fn member_counts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+pub async fn member_counts(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, i64>> {
     // The trigger-kept counters hold a row per status of each role.
     let q = member_counts::table
         .filter(member_counts::role_id.eq_any(ids))
         .select((member_counts::role_id, member_counts::n));
-    let rows: Vec<(i64, i64)> = with_conn!(conn, |c| q.load(c).await)?;
+    let rows: Vec<(i64, i64)> = with_conn!(&mut pool.get().await?, |c| q.load(c).await)?;
     Ok(rows
         .into_iter()
         .fold(HashMap::new(), |mut counts, (role, n)| {
@@ -228,23 +234,17 @@ fn permission_set(list: &[Permission]) -> PermissionSet {
     list.iter().copied().collect()
 }
 
-/// Creates a custom role; the caller must hold every permission it grants.
-pub async fn create(
-    conn: &mut Conn,
-    actor: &Actor,
-    input: CreateRole,
-    now: NaiveDateTime,
-) -> Result<Role> {
-    let name =
-        validate::label(&input.name, "name", NAME_MAX).map_err(|r| r.on(&["input", "name"]))?;
+/// Creates a custom role. Needs ROLES_MANAGE and every permission the role grants.
+pub async fn create(state: &AppState, actor: &Actor, input: CreateRole) -> Result<Role> {
+    actor.require(Permission::RolesManage)?;
+    let name = validate::label(&input.name, "name", NAME_MAX).map_err(|r| r.on(Input::RoleName))?;
     let description = validate::text(&input.description, "description", DESCRIPTION_MAX)
-        .map_err(|r| r.on(&["input", "description"]))?;
+        .map_err(|r| r.on(Input::RoleDescription))?;
     let permissions = permission_set(&input.permissions);
     if !actor.permissions.covers(permissions) {
-        return Err(escalation().on(&["input", "permissions"]).into());
+        return Err(escalation().on(Input::RolePermissions).into());
     }
-    let key = validate::key(&name);
-    let stored = permissions.to_db();
+    let (key, stored, now) = (validate::key(&name), permissions.to_db(), state.clock.now());
     let new = NewRole {
         name: &name,
         name_key: &key,
@@ -254,7 +254,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    transaction!(conn, |c| {
+    transaction!(&mut state.pool.get().await?, |c| {
         let role = diesel::insert_into(roles::table)
             .values(&new)
             .returning(Role::as_returning())
@@ -289,7 +289,7 @@ fn name_taken(e: diesel::result::Error) -> crate::error::Error {
     match e {
         E::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             Rejection::new(ErrorCode::NameTaken, "a role with this name exists already")
-                .on(&["input", "name"])
+                .on(Input::RoleName)
                 .into()
         }
         e => e.into(),
@@ -298,14 +298,11 @@ fn name_taken(e: diesel::result::Error) -> crate::error::Error {
 
 /// Changes a role; the built-in role keeps its name and all its permissions, and the
 /// caller must hold every permission the role has before and after.
-pub async fn update(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: i64,
-    input: UpdateRole,
-    now: NaiveDateTime,
-) -> Result<Role> {
-    let field = |f: &'static str| move |r: Rejection| r.on(&["input", f]);
+/// Needs ROLES_MANAGE.
+pub async fn update(state: &AppState, actor: &Actor, id: i64, input: UpdateRole) -> Result<Role> {
+    actor.require(Permission::RolesManage)?;
+    let now = state.clock.now();
+    let field = |input: Input| move |r: Rejection| r.on(input);
     let changes = RoleChanges {
         name_key: input.name.as_deref().map(validate::key),
         name: input
@@ -313,25 +310,25 @@ pub async fn update(
             .as_deref()
             .map(|n| validate::label(n, "name", NAME_MAX))
             .transpose()
-            .map_err(field("name"))?,
+            .map_err(field(Input::RoleName))?,
         description: input
             .description
             .as_deref()
             .map(|d| validate::text(d, "description", DESCRIPTION_MAX))
             .transpose()
-            .map_err(field("description"))?,
+            .map_err(field(Input::RoleDescription))?,
         permissions: input
             .permissions
             .as_deref()
             .map(|p| permission_set(p).to_db()),
         updated_at: Some(now),
     };
-    transaction!(conn, |c| {
+    transaction!(&mut state.pool.get().await?, |c| {
         // Narrowing a role changes what its members may grant: acts that check a
         // member's permissions inside their transaction (accepting an invitation) hold
         // the same lock.
         c.lock_member_writes().await?;
-        let before = locked!(c, id, "id");
+        let before = locked!(c, id, Input::Role);
         check_update(&before, actor.permissions, &changes)?;
         let after = diesel::update(roles::table.find(id))
             .set(&changes)
@@ -361,12 +358,16 @@ fn check_update(role: &Role, caller: PermissionSet, changes: &RoleChanges) -> Re
         // Compared as written: a change of case is a rename too.
         let renamed = changes.name.as_ref().is_some_and(|n| *n != role.name);
         if renamed || after != PermissionSet::all() {
-            let field = if renamed { "name" } else { "permissions" };
+            let input = if renamed {
+                Input::RoleName
+            } else {
+                Input::RolePermissions
+            };
             return Err(Rejection::new(
                 ErrorCode::BuiltInRole,
                 "the Administrator role cannot be renamed or narrowed",
             )
-            .on(&["input", field])
+            .on(input)
             .into());
         }
     }
@@ -377,44 +378,28 @@ fn check_update(role: &Role, caller: PermissionSet, changes: &RoleChanges) -> Re
 }
 
 /// Deletes a custom role; its members and invitations move to `reassign_to` in the
-/// same transaction.
+/// same transaction. Needs ROLES_MANAGE and every permission of both roles.
 pub async fn delete(
-    conn: &mut Conn,
+    state: &AppState,
     actor: &Actor,
     id: i64,
     reassign_to: Option<i64>,
-    now: NaiveDateTime,
 ) -> Result<i64> {
-    if reassign_to == Some(id) {
-        return Err(Rejection::new(
-            ErrorCode::InvalidInput,
-            "a role cannot be reassigned to itself",
-        )
-        .on(&["reassignTo"])
-        .into());
-    }
-    transaction!(conn, |c| {
+    actor.require(Permission::RolesManage)?;
+    let now = state.clock.now();
+    transaction!(&mut state.pool.get().await?, |c| {
         // Acts that write a role id (invite, accept, editPermission) hold the same
         // lock and read the role after it: they see it whole or not at all.
         c.lock_member_writes().await?;
-        let role = locked!(c, id, "id");
-        if role.built_in {
-            return Err(Rejection::new(
-                ErrorCode::BuiltInRole,
-                "the Administrator role cannot be deleted",
-            )
-            .on(&["id"])
-            .into());
-        }
-        if !actor.permissions.covers(role.permissions()) {
-            return Err(escalation().on(&["id"]).into());
-        }
+        let role = locked!(c, id, Input::Role);
+        check_delete(&role, actor.permissions)?;
+        let target = match reassign_to {
+            Some(target) => Some(locked!(c, target, Input::ReassignTo)),
+            None => None,
+        };
+        check_reassign(&role, target.as_ref(), actor.permissions)?;
         let mut moved = 0;
-        if let Some(target) = reassign_to {
-            let target = locked!(c, target, "reassignTo");
-            if !actor.permissions.covers(target.permissions()) {
-                return Err(escalation().on(&["reassignTo"]).into());
-            }
+        if let Some(target) = &target {
             moved = diesel::update(members::table.filter(members::role_id.eq(id)))
                 .set((
                     members::role_id.eq(target.id),
@@ -444,6 +429,37 @@ pub async fn delete(
     })
 }
 
+/// The rules of deleting `role`.
+fn check_delete(role: &Role, caller: PermissionSet) -> Result<()> {
+    if role.built_in {
+        let e = Rejection::new(
+            ErrorCode::BuiltInRole,
+            "the Administrator role cannot be deleted",
+        );
+        return Err(e.on(Input::Role).into());
+    }
+    if !caller.covers(role.permissions()) {
+        return Err(escalation().on(Input::Role).into());
+    }
+    Ok(())
+}
+
+/// The rules of moving the members of `role` to `target`.
+fn check_reassign(role: &Role, target: Option<&Role>, caller: PermissionSet) -> Result<()> {
+    match target {
+        Some(target) if target.id == role.id => Err(Rejection::new(
+            ErrorCode::InvalidInput,
+            "a role cannot be reassigned to itself",
+        )
+        .on(Input::ReassignTo)
+        .into()),
+        Some(target) if !caller.covers(target.permissions()) => {
+            Err(escalation().on(Input::ReassignTo).into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn role_in_use(e: diesel::result::Error) -> crate::error::Error {
     use diesel::result::{DatabaseErrorKind, Error as E};
     match e {
@@ -451,7 +467,7 @@ fn role_in_use(e: diesel::result::Error) -> crate::error::Error {
             ErrorCode::RoleInUse,
             "members or invitations hold this role: name a role to move them to (reassignTo)",
         )
-        .on(&["reassignTo"])
+        .on(Input::ReassignTo)
         .into(),
         e => e.into(),
     }

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use crate::db::Conn;
 use crate::db::schema::{members, roles, sessions};
 use crate::db::with_conn;
-use crate::domain::members::Member;
+use crate::domain::members::{Member, MemberStatus};
 use crate::domain::roles::Role;
 use crate::error::Result;
 
@@ -48,7 +48,7 @@ pub async fn authenticate(
         .inner_join(members::table.inner_join(roles::table))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
-        .filter(members::status.eq("ACTIVE"));
+        .filter(members::status.eq(MemberStatus::Active));
     let found = with_conn!(conn, |c| {
         q.select((Session::as_select(), Member::as_select(), Role::as_select()))
             .first(c)

@@ -6,8 +6,10 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::Conn;
 use crate::db::schema::settings;
-use crate::db::with_conn;
-use crate::error::Result;
+use crate::db::{transaction, with_conn};
+use crate::domain::audit::{self, AuditAction, Event};
+use crate::domain::{Actor, AppState, Permission, validate};
+use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
 /// Minimum password length until an administrator changes it.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 10;
@@ -80,72 +82,96 @@ pub struct SettingsChanges {
     pub reset_password_valid_hours: Option<i32>,
 }
 
-/// Accepted ranges: (min, max, field).
+/// Accepted ranges: (min, max).
 const MIN_LENGTH_RANGE: (i32, i32) = (8, 128);
 const SESSION_TTL_RANGE: (i32, i32) = (5, 43_200);
 const RESET_VALID_RANGE: (i32, i32) = (1, 720);
 
-fn in_range(value: Option<i32>, (min, max): (i32, i32), field: &str) -> Result<()> {
+/// `value` if it lies in `(min, max)`; the message names the setting as `name`.
+fn in_range(value: Option<i32>, (min, max): (i32, i32), name: &str, input: Input) -> Result<()> {
     match value {
-        Some(v) if !(min..=max).contains(&v) => Err(crate::error::Rejection::new(
-            crate::error::ErrorCode::InvalidInput,
-            format!("{field} must be from {min} to {max}"),
+        Some(v) if !(min..=max).contains(&v) => Err(Rejection::new(
+            ErrorCode::InvalidInput,
+            format!("{name} must be from {min} to {max}"),
         )
-        .on(&["input", field])
+        .on(input)
         .into()),
         _ => Ok(()),
     }
 }
 
-/// Validates and applies `changes`, recording the act; returns the new settings.
-pub async fn update(
-    state: &crate::domain::AppState,
-    actor: &crate::domain::Actor,
-    changes: SettingsChanges,
-) -> Result<Settings> {
-    use crate::domain::audit::{self, AuditAction, Event};
-    use crate::error::Error;
-    in_range(
-        changes.password_min_length,
-        MIN_LENGTH_RANGE,
-        "passwordMinLength",
-    )?;
-    in_range(
-        changes.session_ttl_minutes,
-        SESSION_TTL_RANGE,
-        "sessionTtlMinutes",
-    )?;
-    in_range(
-        changes.reset_password_valid_hours,
-        RESET_VALID_RANGE,
-        "resetPasswordValidHours",
-    )?;
-    let before = get(&mut state.pool.get().await?).await?;
-    let min = changes
-        .password_min_length
-        .map_or(before.min_length(), |m| m as usize);
-    let default_hash = match &changes.default_password {
-        Some(pw) => {
-            crate::domain::validate::password_shape(pw, min)
-                .map_err(|r| r.on(&["input", "defaultPassword"]))?;
-            Some(state.hasher.hash(pw).await?)
+impl SettingsChanges {
+    /// Checks every range; the default password is checked against the new minimum.
+    fn check(&self, before: &Settings) -> Result<()> {
+        let min_length = self.password_min_length;
+        in_range(
+            min_length,
+            MIN_LENGTH_RANGE,
+            "passwordMinLength",
+            Input::PasswordMinLength,
+        )?;
+        in_range(
+            self.session_ttl_minutes,
+            SESSION_TTL_RANGE,
+            "sessionTtlMinutes",
+            Input::SessionTtl,
+        )?;
+        let valid = self.reset_password_valid_hours;
+        in_range(
+            valid,
+            RESET_VALID_RANGE,
+            "resetPasswordValidHours",
+            Input::ResetPasswordValidity,
+        )?;
+        if let Some(password) = &self.default_password {
+            let min = min_length.map_or(before.min_length(), |m| m as usize);
+            validate::password_shape(password, min).map_err(|r| r.on(Input::DefaultPassword))?;
         }
+        Ok(())
+    }
+
+    /// What the audit log keeps of the change (never the default password).
+    fn details(&self, before: &Settings) -> serde_json::Value {
+        let min = self
+            .password_min_length
+            .unwrap_or(before.password_min_length);
+        let ttl = self
+            .session_ttl_minutes
+            .unwrap_or(before.session_ttl_minutes);
+        let valid = self
+            .reset_password_valid_hours
+            .unwrap_or(before.reset_password_valid_hours);
+        serde_json::json!({
+            "before": { "passwordMinLength": before.password_min_length, "sessionTtlMinutes": before.session_ttl_minutes,
+                        "resetPasswordValidHours": before.reset_password_valid_hours },
+            "after": { "passwordMinLength": min, "sessionTtlMinutes": ttl, "resetPasswordValidHours": valid },
+            "defaultPasswordChanged": self.default_password.is_some(),
+        })
+    }
+}
+
+/// The security settings. Needs SECURITY_SETTINGS_MANAGE.
+pub async fn view(state: &AppState, actor: &Actor) -> Result<Settings> {
+    actor.require(Permission::SecuritySettingsManage)?;
+    get(&mut state.pool.get().await?).await
+}
+
+/// Validates and applies `changes` in one statement, recording the act; returns the
+/// new settings. Needs SECURITY_SETTINGS_MANAGE.
+pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -> Result<Settings> {
+    actor.require(Permission::SecuritySettingsManage)?;
+    let before = get(&mut state.pool.get().await?).await?;
+    changes.check(&before)?;
+    let default_hash = match &changes.default_password {
+        Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
     };
     let now = state.clock.now();
-    let details = serde_json::json!({
-        "before": { "passwordMinLength": before.password_min_length, "sessionTtlMinutes": before.session_ttl_minutes,
-                    "resetPasswordValidHours": before.reset_password_valid_hours },
-        "after": { "passwordMinLength": changes.password_min_length.unwrap_or(before.password_min_length),
-                   "sessionTtlMinutes": changes.session_ttl_minutes.unwrap_or(before.session_ttl_minutes),
-                   "resetPasswordValidHours": changes.reset_password_valid_hours.unwrap_or(before.reset_password_valid_hours) },
-        "defaultPasswordChanged": default_hash.is_some(),
-    });
     let event = Event {
         action: AuditAction::SecuritySettingsUpdated,
         target_member: None,
         target_role: None,
-        details,
+        details: changes.details(&before),
     };
     let row = SettingsRow {
         default_password_hash: default_hash.as_deref(),
@@ -155,8 +181,7 @@ pub async fn update(
         reset_password_valid_hours: changes.reset_password_valid_hours,
         updated_at: now,
     };
-    let mut conn = state.pool.get().await?;
-    crate::db::transaction!(&mut conn, |c| {
+    transaction!(&mut state.pool.get().await?, |c| {
         let updated = diesel::update(settings::table.find(1))
             .set(&row)
             .returning(Settings::as_returning())

@@ -15,7 +15,7 @@ use crate::domain::members::{self as member_rows, Member, MemberStatus, find_by_
 use crate::domain::sessions::{self, NewSession};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{throttle, validate};
-use crate::error::{Error, ErrorCode, Rejection, Result};
+use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
 /// A session just opened; the token is shown to the client this once.
 pub struct IssuedSession {
@@ -41,7 +41,7 @@ fn frozen() -> Error {
 
 /// Why a sign-in with a matching password is refused, if it is.
 fn refusal(member: &Member, now: NaiveDateTime) -> Option<(Error, &'static str)> {
-    if member.status() == MemberStatus::Frozen {
+    if member.status == MemberStatus::Frozen {
         return Some((frozen(), "member frozen"));
     }
     if member
@@ -152,7 +152,7 @@ pub async fn login(
         let member = diesel::update(
             members::table
                 .find(member.id)
-                .filter(members::status.eq("ACTIVE")),
+                .filter(members::status.eq(MemberStatus::Active)),
         )
         .set(members::last_login_at.eq(now))
         .returning(Member::as_returning())
@@ -211,10 +211,10 @@ pub async fn check_new_password(
     settings: &Settings,
     new: &str,
     current_hash: Option<&str>,
-    field: &str,
+    input: Input,
 ) -> Result<()> {
-    let policy = |m: &str| Error::from(Rejection::new(ErrorCode::PasswordPolicy, m).on(&[field]));
-    validate::password_shape(new, settings.min_length()).map_err(|r| r.on(&[field]))?;
+    let policy = |m: &str| Error::from(Rejection::new(ErrorCode::PasswordPolicy, m).on(input));
+    validate::password_shape(new, settings.min_length()).map_err(|r| r.on(input))?;
     if let Some(current) = current_hash
         && state.hasher.verify(new, Some(current)).await?
     {
@@ -251,23 +251,24 @@ pub async fn change_password(
             ErrorCode::InvalidCredentials,
             "the current password is wrong",
         )
-        .on(&["currentPassword"])
+        .on(Input::CurrentPassword)
         .into());
     }
     if new == current {
-        validate::password_shape(new, settings.min_length()).map_err(|r| r.on(&["newPassword"]))?;
+        validate::password_shape(new, settings.min_length())
+            .map_err(|r| r.on(Input::NewPassword))?;
         return Err(Rejection::new(
             ErrorCode::PasswordPolicy,
             "the new password must differ from the current one",
         )
-        .on(&["newPassword"])
+        .on(Input::NewPassword)
         .into());
     }
-    check_new_password(state, &settings, new, None, "newPassword").await?;
+    check_new_password(state, &settings, new, None, Input::NewPassword).await?;
     let new_hash = state.hasher.hash(new).await?;
     let target = members::table
         .find(viewer.member.id)
-        .filter(members::status.eq("ACTIVE"))
+        .filter(members::status.eq(MemberStatus::Active))
         .filter(members::password_hash.eq(old_hash));
     let via_reset = from_reset(&viewer.member);
     set_password(

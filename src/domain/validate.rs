@@ -101,13 +101,6 @@ pub fn password_shape(password: &str, min: usize) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Parses an id as the API shows it (a decimal number); anything else names nothing.
-pub fn id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0 && raw.len() < 20 && !raw.starts_with('+'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,13 +133,5 @@ mod tests {
         }
         assert!(label("Administrator\u{200b}", "name", 80).is_err());
         assert!(label("Ren\u{e9}e", "name", 80).is_ok());
-    }
-
-    #[test]
-    fn ids_are_positive_decimal_numbers() {
-        assert_eq!(id("42"), Some(42));
-        for bad in ["", "0", "-1", "+1", "abc", "1e3", "99999999999999999999"] {
-            assert_eq!(id(bad), None, "{bad:?}");
-        }
     }
 }

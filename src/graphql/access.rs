@@ -7,7 +7,8 @@ use async_graphql::{Context, ContextBase};
 use crate::domain::AppState;
 use crate::domain::Viewer;
 use crate::domain::audit::Origin;
-use crate::domain::{Actor, Permission};
+use crate::domain::Actor;
+pub use crate::domain::sight::{self, Sight};
 use crate::error::Error;
 use crate::graphql::loaders::Loaders;
 
@@ -38,16 +39,18 @@ pub fn signed_in<'a>(ctx: &Context<'a>) -> Result<&'a Viewer, Error> {
         .ok_or(Error::Unauthenticated)
 }
 
-/// The viewer, who must not be due a password change and, with `Some(p)`, must have `p`.
-pub fn allowed<'a>(ctx: &Context<'a>, permission: Option<Permission>) -> Result<&'a Viewer, Error> {
+/// Who acts, and from where: the signed-in viewer, who must not be due a password
+/// change. Each use case checks the permission it needs on it.
+pub fn actor(ctx: &Context<'_>) -> Result<Actor, Error> {
     let viewer = signed_in(ctx)?;
     if viewer.member.must_change_password {
         return Err(Error::PasswordChangeRequired);
     }
-    match permission {
-        Some(p) if !viewer.can(p) => Err(Error::Forbidden(p.name())),
-        _ => Ok(viewer),
-    }
+    Ok(Actor {
+        member_id: viewer.member.id,
+        permissions: viewer.permissions,
+        origin: origin(ctx),
+    })
 }
 
 /// Who acts (if anyone is signed in) and from where, for the audit log.
@@ -59,40 +62,8 @@ pub fn origin(ctx: &Context<'_>) -> Origin {
     }
 }
 
-/// The viewer as an [`Actor`], after the same checks as [`allowed`] with `permission`.
-pub fn actor(ctx: &Context<'_>, permission: Permission) -> Result<Actor, Error> {
-    let viewer = allowed(ctx, Some(permission))?;
-    Ok(Actor {
-        member_id: viewer.member.id,
-        permissions: viewer.permissions,
-        origin: origin(ctx),
-    })
-}
-
-/// How much of a member the viewer may see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sight {
-    /// Every field: the viewer themselves, or anyone to a holder of MEMBERS_VIEW.
-    Full,
-    /// Id, email and name only: the members of the audit log, to a reader without
-    /// MEMBERS_VIEW.
-    Basic,
-    /// Nothing: another member, reached without MEMBERS_VIEW.
-    Hidden,
-    /// Every field: the member of a session being handed out (sign-in, sign-up), who
-    /// is not yet the request's viewer; members reached from them are seen with their
-    /// own role's permissions.
-    Session,
-}
-
-/// How much the viewer may see of member `member_id` reached by any path; `in_audit`
-/// when the path is the audit log (whose readers may see who acted on whom). The one
-/// rule for every member shown other than through a list that needed MEMBERS_VIEW.
+/// How much the request's viewer may see of member `member_id` ([`sight::of`]).
 pub fn sight(ctx: &Context<'_>, member_id: i64, in_audit: bool) -> Sight {
     let viewer = ctx.data_unchecked::<RequestCtx>().viewer.as_ref();
-    match viewer {
-        Some(v) if v.member.id == member_id || v.can(Permission::MembersView) => Sight::Full,
-        Some(v) if in_audit && v.can(Permission::AuditLogView) => Sight::Basic,
-        _ => Sight::Hidden,
-    }
+    sight::of(viewer, member_id, in_audit)
 }

@@ -33,7 +33,7 @@ pub fn decode_cursor(cursor: &str) -> Result<i64, Error> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse().ok()))
+        .and_then(|s| s.strip_prefix("id:").and_then(super::ids::parse))
         .ok_or_else(|| Error::BadInput("after: not a cursor of this list".into()))
 }
 

@@ -4,7 +4,7 @@
 
 use async_graphql::{Enum, ErrorExtensions, SimpleObject};
 
-use crate::error::{Error, Rejection, is_connection_lost};
+use crate::error::{Error, Input, Rejection, is_connection_lost};
 
 /// Why a mutation was refused.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +57,37 @@ impl From<Rejection> for UserError {
     fn from(r: Rejection) -> Self {
         UserError {
             code: r.code.into(),
-            field: r.field,
+            field: r.field.map(path),
             message: r.message,
         }
     }
+}
+
+/// The argument path that carries `input`, as `UserError.field` shows it.
+fn path(input: Input) -> Vec<String> {
+    let path: &[&str] = match input {
+        Input::Member => &["memberId"],
+        Input::Role | Input::Invitation => &["id"],
+        Input::GrantedRole => &["roleId"],
+        Input::ReassignTo => &["reassignTo"],
+        Input::ExpectedVersion => &["expectedVersion"],
+        Input::FreezeReason => &["reason"],
+        Input::ResetMode => &["mode"],
+        Input::Email => &["email"],
+        Input::Name => &["name"],
+        Input::Password => &["password"],
+        Input::CurrentPassword => &["currentPassword"],
+        Input::NewPassword => &["newPassword"],
+        Input::Token => &["token"],
+        Input::RoleName => &["input", "name"],
+        Input::RoleDescription => &["input", "description"],
+        Input::RolePermissions => &["input", "permissions"],
+        Input::DefaultPassword => &["input", "defaultPassword"],
+        Input::PasswordMinLength => &["input", "passwordMinLength"],
+        Input::SessionTtl => &["input", "sessionTtlMinutes"],
+        Input::ResetPasswordValidity => &["input", "resetPasswordValidHours"],
+    };
+    path.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Splits a domain result into payload parts: a refusal becomes `errors`, a fault a

@@ -1,16 +1,16 @@
 //! Invitations: `invite`, the list, the public preview and accept, reissue and revoke.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::NaiveDateTime;
 
-use crate::domain::invitations::{self, Invitation, SignUp};
-use crate::domain::{Permission, validate};
+use crate::domain::Permission;
+use crate::domain::invitations::{self, InvitationView, SignUp};
 use crate::error::Error;
-use crate::graphql::access::{actor, allowed, loaders, origin, state};
+use crate::graphql::access::{actor, loaders, origin, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
 use crate::graphql::errors::{UserError, split};
+use crate::graphql::ids::domain_id;
 use crate::graphql::member::MemberNode;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
@@ -51,52 +51,40 @@ pub enum InvitationStatus {
     Revoked,
 }
 
-/// An invitation to join with a role.
-pub struct InvitationNode {
-    invitation: Invitation,
-    now: NaiveDateTime,
-}
-
-impl InvitationNode {
-    fn new(ctx: &Context<'_>, invitation: Invitation) -> Self {
-        InvitationNode {
-            invitation,
-            now: state(ctx).clock.now(),
-        }
-    }
-}
+/// An invitation to join with a role, and where it stood when read.
+pub struct InvitationNode(InvitationView);
 
 /// An invitation to join with a role.
 #[Object(name = "Invitation")]
 impl InvitationNode {
     /// The invitation's id.
     async fn id(&self) -> ID {
-        ID(self.invitation.id.to_string())
+        ID(self.0.invitation.id.to_string())
     }
     /// The role the new member gets.
     async fn role(&self, ctx: &Context<'_>) -> Result<RoleNode> {
-        let role = loaders(ctx).roles.load(self.invitation.role_id).await?;
+        let role = loaders(ctx).roles.load(self.0.invitation.role_id).await?;
         Ok(RoleNode(role.ok_or_else(|| {
             Error::Internal("invitation without role".into())
         })?))
     }
     /// The only address that may accept it, when bound to one.
     async fn email(&self) -> Option<&str> {
-        self.invitation.email.as_deref()
+        self.0.invitation.email.as_deref()
     }
     /// PENDING, ACCEPTED, EXPIRED (derived from `expiresAt`) or REVOKED.
     async fn status(&self) -> InvitationStatus {
-        self.invitation.status(self.now).into()
+        self.0.status.into()
     }
     /// When the link stops working.
     async fn expires_at(&self) -> DateTime {
-        self.invitation.expires_at.into()
+        self.0.invitation.expires_at.into()
     }
     /// Who invited.
     async fn created_by(&self, ctx: &Context<'_>) -> Result<MemberNode> {
         let member = loaders(ctx)
             .members
-            .load(self.invitation.created_by)
+            .load(self.0.invitation.created_by)
             .await?;
         let member = member.ok_or_else(|| Error::Internal("invitation without creator".into()))?;
         MemberNode::reached(ctx, Some(member))
@@ -104,11 +92,11 @@ impl InvitationNode {
     }
     /// When it was created.
     async fn created_at(&self) -> DateTime {
-        self.invitation.created_at.into()
+        self.0.invitation.created_at.into()
     }
     /// The member who signed up with it.
     async fn accepted_by(&self, ctx: &Context<'_>) -> Result<Option<MemberNode>> {
-        let Some(id) = self.invitation.accepted_by else {
+        let Some(id) = self.0.invitation.accepted_by else {
             return Ok(None);
         };
         Ok(MemberNode::reached(
@@ -118,11 +106,11 @@ impl InvitationNode {
     }
     /// When it was accepted.
     async fn accepted_at(&self) -> Option<DateTime> {
-        self.invitation.accepted_at.map(DateTime::from)
+        self.0.invitation.accepted_at.map(DateTime::from)
     }
     /// When it was revoked.
     async fn revoked_at(&self) -> Option<DateTime> {
-        self.invitation.revoked_at.map(DateTime::from)
+        self.0.invitation.revoked_at.map(DateTime::from)
     }
 }
 
@@ -153,16 +141,12 @@ impl InvitationConnection {
     async fn nodes(&self) -> Vec<InvitationNode> {
         self.edges
             .iter()
-            .map(|e| InvitationNode {
-                invitation: e.node.invitation.clone(),
-                now: e.node.now,
-            })
+            .map(|e| InvitationNode(e.node.0.clone()))
             .collect()
     }
     /// How many invitations have the status asked for, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let st = state(ctx);
-        let n = invitations::count(&mut st.pool.get().await?, self.status, st.clock.now()).await?;
+        let n = invitations::count(state(ctx), &actor(ctx)?, self.status).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }
@@ -198,14 +182,9 @@ pub struct InvitationPayload {
     pub errors: Vec<UserError>,
 }
 
-fn invite_payload(
-    ctx: &Context<'_>,
-    result: crate::error::Result<(Invitation, String)>,
-) -> Result<InvitePayload> {
+fn invite_payload(result: crate::error::Result<(InvitationView, String)>) -> Result<InvitePayload> {
     let (created, errors) = split(result)?;
-    let (invitation, link) = created
-        .map(|(i, l)| (InvitationNode::new(ctx, i), l))
-        .unzip();
+    let (invitation, link) = created.map(|(i, l)| (InvitationNode(i), l)).unzip();
     Ok(InvitePayload {
         invitation,
         link,
@@ -227,26 +206,17 @@ impl InvitationQuery {
         after: Option<String>,
         status: Option<InvitationStatus>,
     ) -> Result<InvitationConnection> {
-        allowed(ctx, Some(Permission::MembersView))?;
         let limit = page_size(first.unwrap_or(20))?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let status = status.map(Into::into);
-        let st = state(ctx);
-        let rows = invitations::page(
-            &mut st.pool.get().await?,
-            status,
-            after,
-            limit + 1,
-            st.clock.now(),
-        )
-        .await?;
+        let rows = invitations::page(state(ctx), &actor(ctx)?, status, after, limit + 1).await?;
         let (rows, more) = trim_page(rows, limit);
-        let ids: Vec<i64> = rows.iter().map(|i| i.id).collect();
+        let ids: Vec<i64> = rows.iter().map(|i| i.invitation.id).collect();
         let edges = rows
             .into_iter()
             .map(|i| InvitationEdge {
-                cursor: encode_cursor(i.id),
-                node: InvitationNode::new(ctx, i),
+                cursor: encode_cursor(i.invitation.id),
+                node: InvitationNode(i),
             })
             .collect();
         Ok(InvitationConnection {
@@ -262,14 +232,7 @@ impl InvitationQuery {
         ctx: &Context<'_>,
         token: String,
     ) -> Result<Option<InvitationPreview>> {
-        let st = state(ctx);
-        let found = invitations::guarded(
-            &mut st.pool.get().await?,
-            &token,
-            &origin(ctx),
-            st.clock.now(),
-        )
-        .await?;
+        let found = invitations::preview(state(ctx), &token, &origin(ctx)).await?;
         Ok(found.map(|(invitation, role)| InvitationPreview {
             role_name: role.name,
             email: invitation.email,
@@ -293,35 +256,30 @@ impl InvitationMutation {
         validity: InvitationValidity,
         email: Option<String>,
     ) -> Result<InvitePayload> {
-        let actor = actor(ctx, Permission::MembersInvite)?;
+        let actor = actor(ctx)?;
+        let role_id = domain_id(&role_id);
         let result = invitations::invite(
             state(ctx),
             &actor,
-            validate::id(&role_id),
+            role_id,
             validity.days(),
             email.as_deref(),
-        )
-        .await;
-        invite_payload(ctx, result)
+        );
+        invite_payload(result.await)
     }
 
     /// Gives an unused invitation a new link and validity; the old link stops working.
     /// Needs MEMBERS_INVITE.
     async fn reissue_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitePayload> {
-        let actor = actor(ctx, Permission::MembersInvite)?;
-        invite_payload(
-            ctx,
-            invitations::reissue(state(ctx), &actor, validate::id(&id)).await,
-        )
+        invite_payload(invitations::reissue(state(ctx), &actor(ctx)?, domain_id(&id)).await)
     }
 
     /// Revokes an unused invitation. Needs MEMBERS_INVITE.
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitationPayload> {
-        let actor = actor(ctx, Permission::MembersInvite)?;
-        let (invitation, errors) =
-            split(invitations::revoke(state(ctx), &actor, validate::id(&id)).await)?;
+        let result = invitations::revoke(state(ctx), &actor(ctx)?, domain_id(&id)).await;
+        let (invitation, errors) = split(result)?;
         Ok(InvitationPayload {
-            invitation: invitation.map(|i| InvitationNode::new(ctx, i)),
+            invitation: invitation.map(InvitationNode),
             errors,
         })
     }

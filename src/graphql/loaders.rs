@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use dataloader::BatchFn;
 use dataloader::cached::Loader;
 
-use crate::db::{Conn, Pool};
+use crate::db::Pool;
 use crate::domain::members::{self, Member};
 use crate::domain::roles::{self, Role};
 use crate::error::{Error, Result};
@@ -16,16 +16,13 @@ pub trait ByKey: Clone + Send + Sync + 'static {
     /// What is loaded, for error messages.
     const WHAT: &'static str;
     /// The rows for `ids`, keyed by id; missing ids are left out.
-    fn fetch(
-        conn: &mut Conn,
-        ids: &[i64],
-    ) -> impl Future<Output = Result<HashMap<i64, Self>>> + Send;
+    fn fetch(pool: &Pool, ids: &[i64]) -> impl Future<Output = Result<HashMap<i64, Self>>> + Send;
 }
 
 impl ByKey for Role {
     const WHAT: &'static str = "roles";
-    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
-        Ok(roles::by_ids(conn, ids)
+    async fn fetch(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(roles::by_ids(pool, ids)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -35,8 +32,8 @@ impl ByKey for Role {
 
 impl ByKey for Member {
     const WHAT: &'static str = "members";
-    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
-        Ok(members::by_ids(conn, ids)
+    async fn fetch(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(members::by_ids(pool, ids)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -50,8 +47,8 @@ pub struct MemberCount(pub i64);
 
 impl ByKey for MemberCount {
     const WHAT: &'static str = "member counts";
-    async fn fetch(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Self>> {
-        Ok(roles::member_counts(conn, ids)
+    async fn fetch(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, Self>> {
+        Ok(roles::member_counts(pool, ids)
             .await?
             .into_iter()
             .map(|(id, n)| (id, MemberCount(n)))
@@ -67,11 +64,7 @@ pub struct Batch<T> {
 
 impl<T: ByKey> BatchFn<i64, Option<T>> for Batch<T> {
     async fn load(&mut self, keys: &[i64]) -> HashMap<i64, Option<T>> {
-        let fetched = match self.pool.get().await {
-            Ok(mut conn) => T::fetch(&mut conn, keys).await,
-            Err(e) => Err(e),
-        };
-        match fetched {
+        match T::fetch(&self.pool, keys).await {
             Ok(mut rows) => keys.iter().map(|k| (*k, rows.remove(k))).collect(),
             Err(e) => {
                 // Leaving every key out makes each waiting resolver fail.

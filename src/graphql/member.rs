@@ -6,13 +6,13 @@ use crate::domain::Permission;
 use crate::domain::member_list::{self, MemberFilter as Filter};
 use crate::domain::members::{self, Member};
 use crate::domain::roles::Role;
-use crate::domain::validate;
 use crate::error::Error;
-use crate::graphql::access::{self, Sight, allowed, loaders, state};
+use crate::graphql::access::{self, Sight, actor, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
 use crate::graphql::fast::Fast;
+use crate::graphql::ids::domain_id;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
@@ -53,7 +53,7 @@ impl MemberNode {
     /// ACTIVE or FROZEN.
     async fn status(&self) -> Result<MemberStatusValue> {
         self.full_sight()?;
-        Ok(self.0.status().into())
+        Ok(self.0.status.into())
     }
     /// Whether the member must change the password before doing anything else.
     async fn must_change_password(&self) -> Result<bool> {
@@ -168,7 +168,7 @@ impl MemberFilter {
         };
         Ok(Filter {
             status: self.status.map(Into::into),
-            role_id: self.role_id.map(|id| validate::id(&id)),
+            role_id: self.role_id.as_ref().map(domain_id),
             search,
         })
     }
@@ -218,10 +218,7 @@ impl MemberConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let n = match self.total {
             Some(n) => n,
-            None => {
-                let mut conn = state(ctx).pool.get().await?;
-                member_list::count(&mut conn, &self.filter, &state(ctx).search_hints).await?
-            }
+            None => member_list::count(state(ctx), &actor(ctx)?, &self.filter).await?,
         };
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
@@ -244,16 +241,13 @@ impl MemberQuery {
         after: Option<String>,
         filter: Option<MemberFilter>,
     ) -> Result<MemberConnection> {
-        allowed(ctx, Some(Permission::MembersView))?;
+        let actor = actor(ctx)?;
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE))?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let mut conn = state(ctx).pool.get().await?;
-        let hints = &state(ctx).search_hints;
         let page =
-            member_list::page(&mut conn, &filter, hints, after, limit + 1, with_total).await?;
-        drop(conn);
+            member_list::page(state(ctx), &actor, &filter, after, limit + 1, with_total).await?;
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
@@ -277,11 +271,7 @@ impl MemberQuery {
 
     /// One member; null when the id names nobody. Needs MEMBERS_VIEW.
     async fn member(&self, ctx: &Context<'_>, id: ID) -> Result<Option<MemberNode>> {
-        allowed(ctx, Some(Permission::MembersView))?;
-        let Some(id) = validate::id(&id) else {
-            return Ok(None);
-        };
-        let member = members::find(&mut state(ctx).pool.get().await?, id).await?;
+        let member = members::get(state(ctx), &actor(ctx)?, domain_id(&id)).await?;
         Ok(MemberNode::reached(ctx, member))
     }
 }

@@ -3,9 +3,9 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::domain::member_admin::{self, Outcome, ResetMode};
-use crate::domain::{Permission, validate};
 use crate::graphql::access::{actor, state};
 use crate::graphql::errors::{UserError, split};
+use crate::graphql::ids::domain_id;
 use crate::graphql::member::MemberNode;
 
 /// The outcome of an act on a member.
@@ -75,12 +75,12 @@ impl MemberAdminMutation {
         role_id: ID,
         expected_version: Option<i32>,
     ) -> Result<MemberPayload> {
-        let actor = actor(ctx, Permission::MembersEditPermission)?;
+        let actor = actor(ctx)?;
         let result = member_admin::edit_permission(
             state(ctx),
             &actor,
-            validate::id(&member_id),
-            validate::id(&role_id),
+            domain_id(&member_id),
+            domain_id(&role_id),
             expected_version,
         )
         .await;
@@ -96,11 +96,11 @@ impl MemberAdminMutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> Result<MemberPayload> {
-        let actor = actor(ctx, Permission::MembersFreeze)?;
+        let actor = actor(ctx)?;
         let result = member_admin::freeze(
             state(ctx),
             &actor,
-            validate::id(&member_id),
+            domain_id(&member_id),
             reason.as_deref(),
             expected_version,
         )
@@ -115,16 +115,11 @@ impl MemberAdminMutation {
         member_id: ID,
         expected_version: Option<i32>,
     ) -> Result<MemberPayload> {
-        let actor = actor(ctx, Permission::MembersFreeze)?;
+        let actor = actor(ctx)?;
         member_payload(
             ctx,
-            member_admin::recover(
-                state(ctx),
-                &actor,
-                validate::id(&member_id),
-                expected_version,
-            )
-            .await,
+            member_admin::recover(state(ctx), &actor, domain_id(&member_id), expected_version)
+                .await,
         )
     }
 
@@ -141,9 +136,9 @@ impl MemberAdminMutation {
         >,
         expected_version: Option<i32>,
     ) -> Result<ResetPasswordPayload> {
-        let actor = actor(ctx, Permission::MembersResetPassword)?;
+        let actor = actor(ctx)?;
         let mode: ResetMode = mode.unwrap_or(PasswordResetMode::DefaultPassword).into();
-        let member_id = validate::id(&member_id);
+        let member_id = domain_id(&member_id);
         let result =
             member_admin::reset_password(state(ctx), &actor, member_id, mode, expected_version);
         let (outcome, errors) = split(result.await)?;

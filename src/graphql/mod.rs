@@ -6,6 +6,7 @@ mod connection;
 pub mod documents;
 mod errors;
 mod fast;
+mod ids;
 mod invitation;
 pub mod limits;
 pub mod loaders;

@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 
+use crate::domain::Permission;
 use crate::domain::roles::{self, CreateRole, Role, UpdateRole};
-use crate::domain::{Permission, validate};
-use crate::error::{ErrorCode, Rejection};
-use crate::graphql::access::{actor, allowed, loaders, state};
+use crate::graphql::access::{actor, loaders, state};
 use crate::graphql::errors::{UserError, split};
+use crate::graphql::ids::domain_id;
 use crate::graphql::scalars::DateTime;
 
 /// Something a role allows.
@@ -130,14 +130,6 @@ fn permissions(list: Vec<PermissionValue>) -> Vec<Permission> {
     list.into_iter().map(Into::into).collect()
 }
 
-fn role_id(raw: &ID, field: &str) -> crate::error::Result<i64> {
-    validate::id(raw).ok_or_else(|| {
-        Rejection::new(ErrorCode::NotFound, "no such role")
-            .on(&[field])
-            .into()
-    })
-}
-
 /// Role queries.
 #[derive(Default)]
 pub struct RoleQuery;
@@ -146,20 +138,14 @@ pub struct RoleQuery;
 impl RoleQuery {
     /// Every role, the built-in one first, then by name. Needs a session.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleNode>> {
-        allowed(ctx, None)?;
-        let list = roles::list(&mut state(ctx).pool.get().await?).await?;
+        let list = roles::list(state(ctx), &actor(ctx)?).await?;
         Ok(list.into_iter().map(RoleNode).collect())
     }
 
     /// One role; null when the id names none. Needs a session.
     async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Option<RoleNode>> {
-        allowed(ctx, None)?;
-        let Some(id) = validate::id(&id) else {
-            return Ok(None);
-        };
-        Ok(roles::find(&mut state(ctx).pool.get().await?, id)
-            .await?
-            .map(RoleNode))
+        let role = roles::get(state(ctx), &actor(ctx)?, domain_id(&id)).await?;
+        Ok(role.map(RoleNode))
     }
 }
 
@@ -171,15 +157,12 @@ pub struct RoleMutation;
 impl RoleMutation {
     /// Creates a role with permissions you hold yourself.
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<RolePayload> {
-        let actor = actor(ctx, Permission::RolesManage)?;
-        let st = state(ctx);
         let input = CreateRole {
             name: input.name,
             description: input.description.unwrap_or_default(),
             permissions: permissions(input.permissions),
         };
-        let mut conn = st.pool.get().await?;
-        role_payload(roles::create(&mut conn, &actor, input, st.clock.now()).await)
+        role_payload(roles::create(state(ctx), &actor(ctx)?, input).await)
     }
 
     /// Changes a role's name, description or permissions. The Administrator role keeps
@@ -190,19 +173,12 @@ impl RoleMutation {
         id: ID,
         input: UpdateRoleInput,
     ) -> Result<RolePayload> {
-        let actor = actor(ctx, Permission::RolesManage)?;
-        let st = state(ctx);
         let input = UpdateRole {
             name: input.name,
             description: input.description,
             permissions: input.permissions.map(permissions),
         };
-        let result = async {
-            let id = role_id(&id, "id")?;
-            let mut conn = st.pool.get().await?;
-            roles::update(&mut conn, &actor, id, input, st.clock.now()).await
-        };
-        role_payload(result.await)
+        role_payload(roles::update(state(ctx), &actor(ctx)?, domain_id(&id), input).await)
     }
 
     /// Deletes a role. While members hold it, `reassignTo` must name the role they move to.
@@ -212,18 +188,8 @@ impl RoleMutation {
         id: ID,
         reassign_to: Option<ID>,
     ) -> Result<DeleteRolePayload> {
-        let actor = actor(ctx, Permission::RolesManage)?;
-        let st = state(ctx);
-        let result = async {
-            let id = role_id(&id, "id")?;
-            let reassign_to = reassign_to
-                .as_ref()
-                .map(|r| role_id(r, "reassignTo"))
-                .transpose()?;
-            let mut conn = st.pool.get().await?;
-            roles::delete(&mut conn, &actor, id, reassign_to, st.clock.now()).await
-        }
-        .await;
+        let (actor, reassign_to) = (actor(ctx)?, reassign_to.as_ref().map(domain_id));
+        let result = roles::delete(state(ctx), &actor, domain_id(&id), reassign_to).await;
         let (deleted, errors) = split(result)?;
         Ok(DeleteRolePayload {
             deleted_role_id: deleted.map(|id| ID(id.to_string())),

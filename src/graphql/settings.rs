@@ -2,9 +2,8 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
-use crate::domain::Permission;
 use crate::domain::settings::{self, Settings, SettingsChanges};
-use crate::graphql::access::{actor, allowed, state};
+use crate::graphql::access::{actor, state};
 use crate::graphql::errors::{UserError, split};
 use crate::graphql::scalars::DateTime;
 
@@ -66,10 +65,8 @@ pub struct SettingsQuery;
 impl SettingsQuery {
     /// The security settings. Needs SECURITY_SETTINGS_MANAGE.
     async fn security_settings(&self, ctx: &Context<'_>) -> Result<SecuritySettingsNode> {
-        allowed(ctx, Some(Permission::SecuritySettingsManage))?;
-        Ok(SecuritySettingsNode(
-            settings::get(&mut state(ctx).pool.get().await?).await?,
-        ))
+        let settings = settings::view(state(ctx), &actor(ctx)?).await?;
+        Ok(SecuritySettingsNode(settings))
     }
 }
 
@@ -85,14 +82,14 @@ impl SettingsMutation {
         ctx: &Context<'_>,
         input: UpdateSecuritySettingsInput,
     ) -> Result<SecuritySettingsPayload> {
-        let actor = actor(ctx, Permission::SecuritySettingsManage)?;
         let changes = SettingsChanges {
             default_password: input.default_password,
             password_min_length: input.password_min_length,
             session_ttl_minutes: input.session_ttl_minutes,
             reset_password_valid_hours: input.reset_password_valid_hours,
         };
-        let (settings, errors) = split(settings::update(state(ctx), &actor, changes).await)?;
+        let result = settings::update(state(ctx), &actor(ctx)?, changes).await;
+        let (settings, errors) = split(result)?;
         Ok(SecuritySettingsPayload {
             security_settings: settings.map(SecuritySettingsNode),
             errors,

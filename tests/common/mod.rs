@@ -298,7 +298,7 @@ impl TestApp {
                 name,
                 search_key: &members::search_key(email, name),
                 role_id: role_id.parse().unwrap(),
-                status: "ACTIVE",
+                status: roster::domain::members::MemberStatus::Active,
                 password_hash: &hash,
                 must_change_password: false,
                 invited_by,
