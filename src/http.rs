@@ -1,6 +1,6 @@
 //! HTTP routes: `POST /graphql`, `GET /` (GraphiQL), `GET /healthz`, `GET /readyz`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -262,17 +262,7 @@ async fn answer(
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Response {
-    // Parsed and measured before the session is even looked up, so that an oversized
-    // operation costs nothing; the schema reuses the parsed document.
-    let mut prepared: Vec<Result<Prepared, ServerError>> = Vec::new();
-    // Not batch.iter_mut(): its iterator is not Send, and preparing may await.
-    let requests = match &mut batch {
-        BatchRequest::Single(r) => std::slice::from_mut(r),
-        BatchRequest::Batch(list) => list.as_mut_slice(),
-    };
-    for request in requests {
-        prepared.push(http.documents.prepare_async(request, http.limits).await);
-    }
+    let prepared = prepare(http, &mut batch).await;
     if let (BatchRequest::Single(_), [Err(error)]) = (&batch, prepared.as_slice()) {
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
         return GraphQLResponse::from(response).into_response();
@@ -284,55 +274,77 @@ async fn answer(
         },
         None => None,
     };
-    // Each operation of a batch gets its own loaders: a mutation earlier in the batch
-    // must not leave stale rows cached for a query after it.
-    let pool = &http.app.pool;
-    let with_data = |r: async_graphql::Request| {
-        r.data(RequestCtx {
-            viewer: viewer.clone(),
-            ip: Some(peer.ip()),
-        })
-        .data(Loaders::new(pool))
-    };
-    let execute = async |r: async_graphql::Request, prepared: Result<Prepared, ServerError>| {
-        let prepared = match prepared {
-            Ok(prepared) => prepared,
-            Err(error) => return async_graphql::Response::from_errors(vec![error]),
-        };
-        let schema = match prepared.valid {
-            true => &http.validated,
-            false => &http.schema,
-        };
-        let operation = r.operation_name.clone();
-        let mut response = schema.execute(with_data(r)).await;
-        if let Some(doc) = &prepared.doc {
-            crate::graphql::ordering::order_response(&mut response.data, doc, operation.as_deref());
-        }
-        if let Some(text) = prepared.unproven
-            && response.errors.is_empty()
-        {
-            http.documents.passed(&text);
-        }
-        response
-    };
+    let caller = (viewer.as_ref(), peer.ip());
     let response = match batch {
         BatchRequest::Single(r) => {
             let prepared = prepared
                 .into_iter()
                 .next()
                 .unwrap_or(Ok(Prepared::default()));
-            BatchResponse::Single(execute(r, prepared).await)
+            BatchResponse::Single(execute(http, caller, r, prepared).await)
         }
         // One after another, in order, as a client that batches expects.
         BatchRequest::Batch(list) => {
             let mut responses = Vec::with_capacity(list.len());
             for (r, prepared) in list.into_iter().zip(prepared) {
-                responses.push(execute(r, prepared).await);
+                responses.push(execute(http, caller, r, prepared).await);
             }
             BatchResponse::Batch(responses)
         }
     };
     GraphQLResponse::from(response).into_response()
+}
+
+/// Parses and measures every operation of `batch` before the session is even looked
+/// up, so that an oversized operation costs nothing; the schema reuses the parsed
+/// document.
+async fn prepare(http: &Http, batch: &mut BatchRequest) -> Vec<Result<Prepared, ServerError>> {
+    let mut prepared = Vec::new();
+    // Not batch.iter_mut(): its iterator is not Send, and preparing may await.
+    let requests = match batch {
+        BatchRequest::Single(r) => std::slice::from_mut(r),
+        BatchRequest::Batch(list) => list.as_mut_slice(),
+    };
+    for request in requests {
+        prepared.push(http.documents.prepare_async(request, http.limits).await);
+    }
+    prepared
+}
+
+/// Runs one prepared operation for the caller (viewer and address).
+async fn execute(
+    http: &Http,
+    (viewer, ip): (Option<&Viewer>, IpAddr),
+    request: async_graphql::Request,
+    prepared: Result<Prepared, ServerError>,
+) -> async_graphql::Response {
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return async_graphql::Response::from_errors(vec![error]),
+    };
+    let schema = match prepared.valid {
+        true => &http.validated,
+        false => &http.schema,
+    };
+    let operation = request.operation_name.clone();
+    let request = request
+        .data(RequestCtx {
+            viewer: viewer.cloned(),
+            ip: Some(ip),
+        })
+        // Each operation of a batch gets its own loaders: a mutation earlier in the
+        // batch must not leave stale rows cached for a query after it.
+        .data(Loaders::new(&http.app.pool));
+    let mut response = schema.execute(request).await;
+    if let Some(doc) = &prepared.doc {
+        crate::graphql::ordering::order_response(&mut response.data, doc, operation.as_deref());
+    }
+    if let Some(text) = prepared.unproven
+        && response.errors.is_empty()
+    {
+        http.documents.passed(&text);
+    }
+    response
 }
 
 /// A GraphQL response carrying only `e`, mapped like every other error.

@@ -54,13 +54,7 @@ pub async fn serve(
     limits: ServerLimits,
     stop: impl Future<Output = ()>,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
+    let builder = connections(&limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let per_address = Arc::new(Mutex::new(HashMap::new()));
     let graceful = GracefulShutdown::new();
@@ -109,6 +103,17 @@ pub async fn serve(
     {
         tracing::warn!("some requests were still running at the end of the drain timeout");
     }
+}
+
+/// How each connection is served: HTTP/1 with the header timeout, or HTTP/2.
+fn connections(limits: &ServerLimits) -> Arc<Builder<TokioExecutor>> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    Arc::new(builder)
 }
 
 /// Open connections by client address.

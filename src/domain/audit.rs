@@ -102,6 +102,16 @@ pub struct Origin {
     pub ip: Option<String>,
 }
 
+impl Origin {
+    /// The same client acting as `member`, who has just signed in.
+    pub fn as_member(&self, member: i64) -> Origin {
+        Origin {
+            actor: Some(member),
+            ip: self.ip.clone(),
+        }
+    }
+}
+
 /// An event to record.
 pub struct Event {
     /// What happened.

@@ -557,6 +557,16 @@ macro_rules! disable_password {
     }};
 }
 
+/// Stores `$hash` as member `$id`'s password.
+macro_rules! set_hash {
+    ($c:expr, $id:expr, $hash:expr) => {
+        diesel::update(members::table.find($id))
+            .set(members::password_hash.eq($hash))
+            .execute($c)
+            .await?
+    };
+}
+
 async fn reset_password_once(
     state: &AppState,
     actor: &Actor,
@@ -580,10 +590,10 @@ async fn reset_password_once(
         json!({ "mode": secret.mode_name() }),
     );
     let updated = transaction!(&mut state.pool.get().await?, |c| {
-        let settings: settings::Settings = settings_table::table
+        let settings = settings_table::table
             .find(1)
             .select(settings::Settings::as_select())
-            .first(c)
+            .first::<settings::Settings>(c)
             .await?;
         let setter_holds = match (&secret, settings.default_password_set_by) {
             (ResetSecret::Default, Some(setter)) => roles::held_by!(c, setter),
@@ -599,12 +609,7 @@ async fn reset_password_once(
         );
         let updated = update_member!(c, member, now, changes);
         match password {
-            Some(hash) => {
-                diesel::update(members::table.find(member.id))
-                    .set(members::password_hash.eq(hash))
-                    .execute(c)
-                    .await?
-            }
+            Some(hash) => set_hash!(c, member.id, hash),
             None => disable_password!(c, member.id),
         };
         diesel::delete(sessions::table.filter(sessions::member_id.eq(member.id)))

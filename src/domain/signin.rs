@@ -85,35 +85,35 @@ pub async fn login(
     let Ok(email) = validate::email(email) else {
         return refuse_malformed(state, origin).await;
     };
-    let email = email.as_str();
-    let (account, address) = (
-        throttle::account_key(email),
-        throttle::address_key(origin.ip.as_deref()),
-    );
-    let mut conn = state.pool.get().await?;
-    throttle::reserve(&mut conn, &address, throttle::ADDRESS, state.clock.now()).await?;
-    throttle::reserve(&mut conn, &account, throttle::ACCOUNT, state.clock.now()).await?;
-    let (member, hash) = find_by_email(&mut conn, email).await?.unzip();
-    drop(conn);
-    let too_long = password.chars().count() > validate::PASSWORD_MAX_LENGTH;
-    let hash = hash.as_deref().filter(|_| !too_long);
-    let matches = match state.hasher.verify(password, hash).await {
-        Ok(matches) => matches,
-        Err(e) => {
-            // Not checked (the server was busy): the attempt gives its counts back.
-            let mut conn = state.pool.get().await?;
-            throttle::refund(&mut conn, &account).await?;
-            throttle::refund(&mut conn, &address).await?;
-            return Err(e);
-        }
+    let keys = Attempt {
+        account: throttle::account_key(&email),
+        address: throttle::address_key(origin.ip.as_deref()),
     };
+    let mut conn = state.pool.get().await?;
+    throttle::reserve(
+        &mut conn,
+        &keys.address,
+        throttle::ADDRESS,
+        state.clock.now(),
+    )
+    .await?;
+    throttle::reserve(
+        &mut conn,
+        &keys.account,
+        throttle::ACCOUNT,
+        state.clock.now(),
+    )
+    .await?;
+    let (member, hash) = find_by_email(&mut conn, &email).await?.unzip();
+    drop(conn);
+    let matches = keys.verify(state, password, hash.as_deref()).await?;
     let now = state.clock.now();
     let checked = match &member {
         Some(m) if matches => refusal(m, now).map_or(Ok(m), Err),
         _ => Err((invalid_credentials(), "wrong email or password")),
     };
-    let member = match checked {
-        Ok(member) => member,
+    match checked {
+        Ok(member) => open_session(state, member, &keys, origin, now).await,
         Err((error, why)) => {
             // The typed email is kept only when it names a member: a password typed into
             // the email field must not land in the log.
@@ -122,20 +122,55 @@ pub async fn login(
             } else {
                 "unknown email"
             };
-            let target = member.as_ref().map(|m| m.id);
             let event = Event {
                 action: AuditAction::LoginFailed,
-                target_member: target,
+                target_member: member.as_ref().map(|m| m.id),
                 target_role: None,
                 details: json!({ "reason": why }),
             };
             audit::record(&mut state.pool.get().await?, origin, event, now).await?;
-            return Err(error);
+            Err(error)
         }
-    };
+    }
+}
+
+/// The throttle keys a sign-in counts against.
+struct Attempt {
+    account: String,
+    address: String,
+}
+
+impl Attempt {
+    /// Whether `password` matches `hash` (a dummy hash when `None`, so that unknown
+    /// emails cost the same). Not checked because the server is busy: the attempt
+    /// gives its counts back.
+    async fn verify(&self, state: &AppState, password: &str, hash: Option<&str>) -> Result<bool> {
+        let too_long = password.chars().count() > validate::PASSWORD_MAX_LENGTH;
+        let hash = hash.filter(|_| !too_long);
+        match state.hasher.verify(password, hash).await {
+            Ok(matches) => Ok(matches),
+            Err(e) => {
+                let mut conn = state.pool.get().await?;
+                throttle::refund(&mut conn, &self.account).await?;
+                throttle::refund(&mut conn, &self.address).await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Opens a session for `member` after a successful sign-in: the account's failures
+/// are forgotten, the address's attempt given back, LOGIN_SUCCEEDED recorded.
+async fn open_session(
+    state: &AppState,
+    member: &Member,
+    keys: &Attempt,
+    origin: &Origin,
+    now: NaiveDateTime,
+) -> Result<IssuedSession> {
     let mut conn = state.pool.get().await?;
-    throttle::clear(&mut conn, &account).await?;
-    throttle::refund(&mut conn, &address).await?;
+    throttle::clear(&mut conn, &keys.account).await?;
+    throttle::refund(&mut conn, &keys.address).await?;
     let ttl = settings::get(&mut conn).await?.session_ttl();
     let secret = token::generate();
     let new = NewSession {
@@ -144,10 +179,7 @@ pub async fn login(
         created_at: now,
         expires_at: now + ttl,
     };
-    let origin = Origin {
-        actor: Some(member.id),
-        ip: origin.ip.clone(),
-    };
+    let origin = origin.as_member(member.id);
     let member = transaction!(&mut conn, |c| {
         let member = diesel::update(
             members::table
@@ -283,6 +315,33 @@ pub async fn change_password(
     .ok_or(Error::Unauthenticated)
 }
 
+/// Ends every session of `$session`'s member and opens `$session` instead.
+macro_rules! replace_sessions {
+    ($c:expr, $session:expr) => {
+        diesel::delete(
+            sessions_table::table.filter(sessions_table::member_id.eq($session.member_id)),
+        )
+        .execute($c)
+        .await?;
+        diesel::insert_into(sessions_table::table)
+            .values(&$session)
+            .execute($c)
+            .await?;
+    };
+}
+
+/// What storing a new password sets: the reset state goes, and the version bumps.
+#[derive(AsChangeset)]
+#[diesel(table_name = members)]
+struct NewPassword<'a> {
+    password_hash: &'a str,
+    must_change_password: bool,
+    password_expires_at: Option<Option<NaiveDateTime>>,
+    reset_token_hash: Option<Option<String>>,
+    reset_expires_at: Option<Option<NaiveDateTime>>,
+    updated_at: NaiveDateTime,
+}
+
 /// Stores a new password for the one member `target` selects (if it still does),
 /// clears reset state, ends the member's sessions, opens a fresh one and records
 /// PASSWORD_CHANGED (marked `viaReset` when done with what a reset handed out), all in
@@ -307,18 +366,17 @@ where
 {
     let (now, secret) = (state.clock.now(), token::generate());
     let session_hash = token::hash(&secret);
-    let mut conn = state.pool.get().await?;
-    let member = transaction!(&mut conn, |c| {
+    let change = NewPassword {
+        password_hash: new_hash,
+        must_change_password: false,
+        password_expires_at: Some(None),
+        reset_token_hash: Some(None),
+        reset_expires_at: Some(None),
+        updated_at: now,
+    };
+    let member = transaction!(&mut state.pool.get().await?, |c| {
         let member = diesel::update(target.clone())
-            .set((
-                members::password_hash.eq(new_hash),
-                members::must_change_password.eq(false),
-                members::password_expires_at.eq(None::<NaiveDateTime>),
-                members::reset_token_hash.eq(None::<String>),
-                members::reset_expires_at.eq(None::<NaiveDateTime>),
-                members::updated_at.eq(now),
-                members::version.eq(members::version + 1),
-            ))
+            .set((&change, members::version.eq(members::version + 1)))
             .returning(Member::as_returning())
             .get_result(c)
             .await
@@ -326,34 +384,20 @@ where
         let Some(member) = member else {
             return Ok::<_, Error>(None);
         };
-        diesel::delete(sessions_table::table.filter(sessions_table::member_id.eq(member.id)))
-            .execute(c)
-            .await?;
         let session = NewSession {
             token_hash: &session_hash,
             member_id: member.id,
             created_at: now,
             expires_at: now + ttl,
         };
-        diesel::insert_into(sessions_table::table)
-            .values(&session)
-            .execute(c)
-            .await?;
-        let origin = Origin {
-            actor: Some(member.id),
-            ip: origin.ip.clone(),
-        };
-        audit::insert(
-            &origin,
-            Event::member(
-                AuditAction::PasswordChanged,
-                member.id,
-                reset_mark(via_reset),
-            ),
-            now,
-        )
-        .execute(c)
-        .await?;
+        replace_sessions!(c, session);
+        let origin = origin.as_member(member.id);
+        let event = Event::member(
+            AuditAction::PasswordChanged,
+            member.id,
+            reset_mark(via_reset),
+        );
+        audit::insert(&origin, event, now).execute(c).await?;
         Ok(Some(member))
     })?;
     Ok(member.map(|member| IssuedSession {

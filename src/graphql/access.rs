@@ -4,10 +4,10 @@ use std::net::IpAddr;
 
 use async_graphql::{Context, ContextBase};
 
+use crate::domain::Actor;
 use crate::domain::AppState;
 use crate::domain::Viewer;
 use crate::domain::audit::Origin;
-use crate::domain::Actor;
 pub use crate::domain::sight::{self, Sight};
 use crate::error::Error;
 use crate::graphql::loaders::Loaders;
