@@ -6,6 +6,7 @@ mod common;
 
 mod attacks;
 mod audit;
+mod boundary;
 mod cli;
 mod escalation;
 mod faults;
