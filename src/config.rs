@@ -7,7 +7,7 @@
 //! | `ROSTER_PUBLIC_URL` | `--public-url` | `http://localhost:8080` | base URL of the admin frontend, used to build links |
 //! | `ROSTER_ADMIN_EMAIL` | `--admin-email` | `admin@localhost` | email of the first administrator, made on first start |
 //! | `ROSTER_ADMIN_PASSWORD` | `--admin-password` | random, printed once | password of the first administrator |
-//! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `4` on SQLite, `16` on PostgreSQL | most database connections held at once |
+//! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `4` on SQLite, 4 per CPU core on PostgreSQL | most database connections held at once |
 //! | `ROSTER_CORS_ORIGINS` | `--cors-origins` | none | comma-separated browser origins allowed to call the API |
 //! | `ROSTER_GRAPHIQL` | `--graphiql` | `true` | serve GraphiQL at `GET /` |
 //! | `ROSTER_INTROSPECTION` | `--introspection` | `true` | answer introspection queries |

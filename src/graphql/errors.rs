@@ -18,7 +18,7 @@ pub enum UserErrorCode {
     StaleVersion,
     /// Nobody may freeze, recover, reset or re-role themselves.
     SelfAction,
-    /// Would leave no active member able to manage members and roles.
+    /// Would leave no active member holding the built-in Administrator role.
     LastAdministrator,
     /// Granting or touching a role with permissions the caller lacks.
     PrivilegeEscalation,
