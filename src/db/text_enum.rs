@@ -1,10 +1,30 @@
 //! Enums stored as text: one mapping per enum, used by both backends.
 
-/// Gives the enum `$ty` (which derives `AsExpression` and `FromSqlRow` with
-/// `sql_type = Text`) its stored text per variant: `as_str`, and the diesel conversions
-/// both ways, so that queries compare columns with variants, never with literals.
+/// Declares the enum `$ty` with its stored text per variant: `as_str`, and the diesel
+/// conversions both ways, so that queries compare columns with variants, never with
+/// literals.
 macro_rules! text_enum {
-    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        $vis enum $ty {
+            $($(#[$variant_meta])* $variant),+
+        }
+
         impl $ty {
             /// The stored value.
             pub fn as_str(self) -> &'static str {

@@ -19,35 +19,20 @@ use crate::domain::signin::IssuedSession;
 use crate::domain::{Actor, Permission, settings, throttle, validate};
 use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
-/// Where an invitation stands. Only PENDING, ACCEPTED and REVOKED are stored; EXPIRED
-/// is a pending one past `expires_at` ([`Invitation::status`]).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum InvitationStatus {
-    /// Can be accepted.
-    Pending,
-    /// Used: the member exists.
-    Accepted,
-    /// Not used in time.
-    Expired,
-    /// Withdrawn by an administrator (or its creator was frozen).
-    Revoked,
+text_enum! {
+    /// Where an invitation stands. Only PENDING, ACCEPTED and REVOKED are stored; EXPIRED
+    /// is a pending one past `expires_at` ([`Invitation::status`]).
+    pub enum InvitationStatus {
+        /// Can be accepted.
+        Pending => "PENDING",
+        /// Used: the member exists.
+        Accepted => "ACCEPTED",
+        /// Not used in time.
+        Expired => "EXPIRED",
+        /// Withdrawn by an administrator (or its creator was frozen).
+        Revoked => "REVOKED",
+    }
 }
-
-text_enum!(InvitationStatus {
-    Pending => "PENDING",
-    Accepted => "ACCEPTED",
-    Expired => "EXPIRED",
-    Revoked => "REVOKED",
-});
 
 /// An invitation as stored.
 #[derive(Queryable, Selectable, Clone, Debug)]

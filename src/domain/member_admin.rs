@@ -87,17 +87,21 @@ async fn target(
         .await?
         .ok_or_else(|| Error::Internal(format!("member {} has no role", member.id)))?;
     if !actor.permissions.covers(role.permissions()) {
-        return Err(Rejection::new(
-            ErrorCode::PrivilegeEscalation,
+        return Err(escalation(
             "this member's role has permissions you lack",
-        )
-        .on(Input::Member)
-        .into());
+            Input::Member,
+        ));
     }
     if expected_version.is_some_and(|v| v != member.version) {
         return Err(stale());
     }
     Ok((member, role))
+}
+
+fn escalation(message: &str, input: Input) -> Error {
+    Rejection::new(ErrorCode::PrivilegeEscalation, message)
+        .on(input)
+        .into()
 }
 
 fn last_administrator() -> Error {
@@ -285,12 +289,8 @@ pub async fn edit_permission(
                 .as_ref()
                 .ok_or_else(|| roles::not_found(Input::GrantedRole))?;
             if !actor.permissions.covers(new_role.permissions()) {
-                return Err(Rejection::new(
-                    ErrorCode::PrivilegeEscalation,
-                    "you can only grant a role whose permissions you hold",
-                )
-                .on(Input::GrantedRole)
-                .into());
+                let why = "you can only grant a role whose permissions you hold";
+                return Err(escalation(why, Input::GrantedRole));
             }
             if new_role.id == old_role.id {
                 return Ok(None);
@@ -511,16 +511,12 @@ fn no_default_password() -> Error {
 }
 
 fn default_setter_lacks(role: &Role) -> Error {
-    Rejection::new(
-        ErrorCode::PrivilegeEscalation,
-        format!(
-            "the default password was set by someone who does not hold every permission of \
-             the role {}; reset with TEMPORARY_PASSWORD or RESET_LINK",
-            role.name
-        ),
-    )
-    .on(Input::ResetMode)
-    .into()
+    let why = format!(
+        "the default password was set by someone who does not hold every permission of \
+         the role {}; reset with TEMPORARY_PASSWORD or RESET_LINK",
+        role.name
+    );
+    escalation(&why, Input::ResetMode)
 }
 
 /// Resets a member's password; every mode ends the old password and every session

@@ -15,28 +15,15 @@ pub const NAME_MAX: usize = 100;
 /// Longest search text, in characters.
 pub const SEARCH_MAX: usize = 200;
 
-/// Whether a member may sign in.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum MemberStatus {
-    /// May sign in.
-    Active,
-    /// May not sign in; every session has ended.
-    Frozen,
+text_enum! {
+    /// Whether a member may sign in.
+    pub enum MemberStatus {
+        /// May sign in.
+        Active => "ACTIVE",
+        /// May not sign in; every session has ended.
+        Frozen => "FROZEN",
+    }
 }
-
-text_enum!(MemberStatus {
-    Active => "ACTIVE",
-    Frozen => "FROZEN",
-});
 
 /// A member as read for showing and deciding: every column but the lookup keys and
 /// the password hash, which only sign-in and password changes read

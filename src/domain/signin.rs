@@ -89,21 +89,9 @@ pub async fn login(
         account: throttle::account_key(&email),
         address: throttle::address_key(origin.ip.as_deref()),
     };
-    let mut conn = state.pool.get().await?;
-    throttle::reserve(
-        &mut conn,
-        &keys.address,
-        throttle::ADDRESS,
-        state.clock.now(),
-    )
-    .await?;
-    throttle::reserve(
-        &mut conn,
-        &keys.account,
-        throttle::ACCOUNT,
-        state.clock.now(),
-    )
-    .await?;
+    let (mut conn, started) = (state.pool.get().await?, state.clock.now());
+    throttle::reserve(&mut conn, &keys.address, throttle::ADDRESS, started).await?;
+    throttle::reserve(&mut conn, &keys.account, throttle::ACCOUNT, started).await?;
     let (member, hash) = find_by_email(&mut conn, &email).await?.unzip();
     drop(conn);
     let matches = keys.verify(state, password, hash.as_deref()).await?;

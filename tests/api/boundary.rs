@@ -4,8 +4,8 @@
 //! FORBIDDEN naming it, and writes nothing.
 
 use roster::domain::audit::AuditFilter;
-use roster::domain::member_list::MemberFilter;
 use roster::domain::member_admin::ResetMode;
+use roster::domain::member_list::MemberFilter;
 use roster::domain::roles::{CreateRole, UpdateRole};
 use roster::domain::settings::SettingsChanges;
 use roster::domain::{
