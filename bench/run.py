@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Roster's benchmark suite; see bench/README in the top README ("Performance").
+"""Roster's benchmark suite; bench/README.md says what it measures and how each figure was reached.
 
 Seeds identical data (10k and 100k members over 5 roles) on SQLite and PostgreSQL,
 pins the servers to core 0 and the load generators to core 1, drives load with wrk

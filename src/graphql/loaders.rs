@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use dataloader::BatchFn;
 use dataloader::cached::Loader;
@@ -19,13 +20,14 @@ pub trait ByKey: Clone + Send + Sync + 'static {
     fn fetch(pool: &Pool, ids: &[i64]) -> impl Future<Output = Result<HashMap<i64, Self>>> + Send;
 }
 
-impl ByKey for Role {
+/// Shared: a page holds a few roles many times over.
+impl ByKey for Arc<Role> {
     const WHAT: &'static str = "roles";
     async fn fetch(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, Self>> {
         Ok(roles::by_ids(pool, ids)
             .await?
             .into_iter()
-            .map(|r| (r.id, r))
+            .map(|r| (r.id, Arc::new(r)))
             .collect())
     }
 }
@@ -112,7 +114,7 @@ impl<T: ByKey> ByIdLoader<T> {
 /// The loaders of one request.
 pub struct Loaders {
     /// Roles by id.
-    pub roles: ByIdLoader<Role>,
+    pub roles: ByIdLoader<Arc<Role>>,
     /// Members by id.
     pub members: ByIdLoader<Member>,
     /// Member counts by role id.

@@ -1,5 +1,7 @@
 //! `Member`, the member list and its filter.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ContextBase, Enum, ID, InputObject, Object, Result};
 
 use crate::domain::Permission;
@@ -11,7 +13,7 @@ use crate::graphql::access::{self, Sight, actor, loaders, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
-use crate::graphql::fast::Fast;
+use crate::graphql::fast::{Fast, FastList};
 use crate::graphql::ids::domain_id;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
@@ -26,9 +28,10 @@ pub enum MemberStatusValue {
     Frozen,
 }
 
-/// A person with access to the admin backend, and how much of them the viewer may
-/// see ([`access::sight`]).
-pub struct MemberNode(pub Member, pub Sight);
+/// A person with access to the admin backend, how much of them the viewer may see
+/// ([`access::sight`]), and their role when it was read with them (a page's join),
+/// which spares the loader.
+pub struct MemberNode(pub Member, pub Sight, pub Option<Arc<Role>>);
 
 /// A person with access to the admin backend.
 #[Object(name = "Member")]
@@ -110,7 +113,7 @@ impl MemberNode {
 impl MemberNode {
     /// The viewer's own record, or a member of a list that needed MEMBERS_VIEW.
     pub fn full(member: Member) -> Self {
-        MemberNode(member, Sight::Full)
+        MemberNode(member, Sight::Full, None)
     }
 
     /// `member` as the viewer may see it when reached through another object; `None`
@@ -128,7 +131,7 @@ impl MemberNode {
         let member = member?;
         match access::sight(ctx, member.id, in_audit) {
             Sight::Hidden => None,
-            sight => Some(MemberNode(member, sight)),
+            sight => Some(MemberNode(member, sight, None)),
         }
     }
 
@@ -141,6 +144,9 @@ impl MemberNode {
     }
 
     async fn load_role<T>(&self, ctx: &ContextBase<'_, T>) -> Result<RoleNode, Error> {
+        if let Some(role) = &self.2 {
+            return Ok(RoleNode(role.clone()));
+        }
         let role = loaders(ctx).roles.load(self.0.role_id).await?;
         Ok(RoleNode(role.ok_or_else(|| {
             Error::Internal(format!("member {} has no role", self.0.id))
@@ -211,8 +217,8 @@ impl MemberConnection {
         &self.page_info
     }
     /// The members of this page.
-    async fn nodes(&self) -> &[Fast<MemberNode>] {
-        &self.items
+    async fn nodes(&self) -> FastList<'_, MemberNode> {
+        FastList(&self.items)
     }
     /// How many members match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -251,15 +257,20 @@ impl MemberQuery {
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
-        let mut roles: Vec<(i64, Role)> = Vec::new();
+        let mut roles: Vec<(i64, Arc<Role>)> = Vec::new();
         for (member, role) in rows {
             // A page holds a few roles many times over.
-            if !roles.iter().any(|(id, _)| *id == role.id) {
-                roles.push((role.id, role));
-            }
-            items.push(Fast(MemberNode::full(member)));
+            let role = match roles.iter().find(|(id, _)| *id == role.id) {
+                Some((_, shared)) => shared.clone(),
+                None => {
+                    let shared = Arc::new(role);
+                    roles.push((shared.id, shared.clone()));
+                    shared
+                }
+            };
+            items.push(Fast(MemberNode(member, Sight::Full, Some(role))));
         }
-        // The page's join answers `role` without another query.
+        // For the roles of members reached from this page (invitedBy).
         loaders(ctx).roles.prime(roles).await;
         Ok(MemberConnection {
             items,

@@ -83,6 +83,8 @@ fn order_object(value: &mut Value, keys: &[(&Name, Vec<&SelectionSet>)], fragmen
         .map(|(k, _)| *k)
         .filter(|k| map.contains_key(*k));
     if !wanted.eq(map.keys()) {
+        // `async_graphql::indexmap` is hidden from async-graphql's docs, but it is the
+        // map type of `Value::Object` (checked against the pinned =7.2.1; see fast.rs).
         let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
         for (key, _) in keys {
             if let Some(v) = map.shift_remove(*key) {

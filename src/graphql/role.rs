@@ -1,5 +1,7 @@
 //! `Role`, the `Permission` enum, and role management.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::domain::Permission;
@@ -32,7 +34,13 @@ pub enum PermissionValue {
 }
 
 /// A named set of permissions that members hold.
-pub struct RoleNode(pub Role);
+pub struct RoleNode(pub Arc<Role>);
+
+impl From<Role> for RoleNode {
+    fn from(role: Role) -> Self {
+        RoleNode(Arc::new(role))
+    }
+}
 
 /// A named set of permissions that members hold.
 #[Object(name = "Role")]
@@ -121,7 +129,7 @@ pub struct DeleteRolePayload {
 fn role_payload(result: crate::error::Result<Role>) -> Result<RolePayload> {
     let (role, errors) = split(result)?;
     Ok(RolePayload {
-        role: role.map(RoleNode),
+        role: role.map(RoleNode::from),
         errors,
     })
 }
@@ -139,13 +147,13 @@ impl RoleQuery {
     /// Every role, the built-in one first, then by name. Needs a session.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleNode>> {
         let list = roles::list(state(ctx), &actor(ctx)?).await?;
-        Ok(list.into_iter().map(RoleNode).collect())
+        Ok(list.into_iter().map(RoleNode::from).collect())
     }
 
     /// One role; null when the id names none. Needs a session.
     async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Option<RoleNode>> {
         let role = roles::get(state(ctx), &actor(ctx)?, domain_id(&id)).await?;
-        Ok(role.map(RoleNode))
+        Ok(role.map(RoleNode::from))
     }
 }
 

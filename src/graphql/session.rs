@@ -24,7 +24,7 @@ impl From<IssuedSession> for Session {
         Session {
             token: s.token,
             expires_at: s.expires_at.into(),
-            member: MemberNode(s.member, crate::graphql::access::Sight::Session),
+            member: MemberNode(s.member, crate::graphql::access::Sight::Session, None),
         }
     }
 }
