@@ -239,23 +239,28 @@ where
         });
     };
     let Change {
-        columns, mut event, ..
+        columns,
+        mut event,
+        narrows,
+        leaves_admin_role,
+        grants,
+        freezes,
     } = change;
     let member = transaction!(&mut conn, |c| {
-        if change.narrows {
+        if narrows {
             c.lock_member_writes().await?;
         }
-        if let Some(granted) = change.grants {
+        if let Some(granted) = grants {
             // deleteRole holds the same lock: a role deleted since it was read is not found.
             roles::locked!(c, granted, Input::GrantedRole);
         }
-        if let Some(admin_role) = change.leaves_admin_role
+        if let Some(admin_role) = leaves_admin_role
             && other_active_admins!(c, member.id, admin_role) == 0
         {
             return Err(last_administrator());
         }
         let updated = update_member!(c, member, now, &columns);
-        if change.freezes {
+        if freezes {
             let revoked = end_access!(c, member.id, now);
             event.details["revokedInvitations"] = revoked.into();
         }

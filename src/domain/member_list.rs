@@ -133,56 +133,41 @@ pub async fn page(
     let mut conn = state.pool.get().await?;
     let pattern = filter.pattern(&mut conn, &state.search_hints).await;
     let ask = PageAsk {
-        filter,
+        searched: filter.search.is_some(),
         pattern,
         after,
         limit,
         with_total,
     };
     let read = match &mut conn {
-        Conn::Sqlite(c) => page_sqlite(c, ask).await,
-        Conn::Pg(c) => page_pg(c, ask).await,
+        Conn::Sqlite(c) => page_sqlite(c, filter.clone(), ask).await,
+        Conn::Pg(c) => page_pg(c, filter, ask).await,
     };
     Ok(read?)
 }
 
-/// What a page asks for, its search in the backend's form.
-struct PageAsk<'a> {
-    filter: &'a MemberFilter,
+/// What a page asks for besides its filter, the search in the backend's form.
+struct PageAsk {
+    searched: bool,
     pattern: Option<Pattern>,
     after: Option<i64>,
     limit: i64,
     with_total: bool,
 }
 
-impl PageAsk<'_> {
+impl PageAsk {
     /// The total a searched page tells by itself: a first page that is not full.
     fn told(&self, rows: &[(Member, Role)]) -> Option<i64> {
         let all = self.after.is_none() && i64::try_from(rows.len()).is_ok_and(|n| n < self.limit);
-        (self.filter.search.is_some() && all).then_some(rows.len() as i64)
+        (self.searched && all).then_some(rows.len() as i64)
     }
 }
 
-async fn page_sqlite(c: &mut SqliteConn, ask: PageAsk<'_>) -> QueryResult<Page> {
-    let filter = ask.filter.clone();
-    let PageAsk {
-        pattern,
-        after,
-        limit,
-        with_total,
-        ..
-    } = ask;
+async fn page_sqlite(c: &mut SqliteConn, filter: MemberFilter, ask: PageAsk) -> QueryResult<Page> {
     c.spawn_blocking(move |c| {
-        let ask = PageAsk {
-            filter: &filter,
-            pattern,
-            after,
-            limit,
-            with_total,
-        };
-        let rows =
-            diesel::RunQueryDsl::load(page_query!(filter, ask.pattern.clone(), after, limit), c)?;
-        let total = match with_total {
+        let query = page_query!(filter, ask.pattern.clone(), ask.after, ask.limit);
+        let rows = diesel::RunQueryDsl::load(query, c)?;
+        let total = match ask.with_total {
             true => Some(match ask.told(&rows) {
                 Some(n) => n,
                 None => count_sqlite(c, &filter, ask.pattern)?,
@@ -194,9 +179,9 @@ async fn page_sqlite(c: &mut SqliteConn, ask: PageAsk<'_>) -> QueryResult<Page> 
     .await
 }
 
-async fn page_pg(c: &AsyncPgConnection, ask: PageAsk<'_>) -> QueryResult<Page> {
-    let (filter, pattern) = (ask.filter, ask.pattern.clone());
-    if ask.with_total && filter.search.is_some() {
+async fn page_pg(c: &AsyncPgConnection, filter: &MemberFilter, ask: PageAsk) -> QueryResult<Page> {
+    let pattern = ask.pattern.clone();
+    if ask.with_total && ask.searched {
         let rows = page_query!(filter, pattern.clone(), ask.after, ask.limit)
             .load(&mut &*c)
             .await?;

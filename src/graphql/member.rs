@@ -257,21 +257,18 @@ impl MemberQuery {
         let (rows, more) = trim_page(page.rows, limit);
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
-        let mut roles: Vec<(i64, Arc<Role>)> = Vec::new();
+        // A page holds a few roles many times over: each is shared, not copied.
+        let mut roles: Vec<Arc<Role>> = Vec::new();
         for (member, role) in rows {
-            // A page holds a few roles many times over.
-            let role = match roles.iter().find(|(id, _)| *id == role.id) {
-                Some((_, shared)) => shared.clone(),
+            let role = match roles.iter().find(|shared| shared.id == role.id) {
+                Some(shared) => shared.clone(),
                 None => {
-                    let shared = Arc::new(role);
-                    roles.push((shared.id, shared.clone()));
-                    shared
+                    roles.push(Arc::new(role));
+                    roles[roles.len() - 1].clone()
                 }
             };
             items.push(Fast(MemberNode(member, Sight::Full, Some(role))));
         }
-        // For the roles of members reached from this page (invitedBy).
-        loaders(ctx).roles.prime(roles).await;
         Ok(MemberConnection {
             items,
             page_info: page_info(&ids, more, after.is_some()),
