@@ -9,6 +9,7 @@
 //! | `ROSTER_ADMIN_PASSWORD` | `--admin-password` | random, printed once | password of the first administrator |
 //! | `ROSTER_DB_POOL_SIZE` | `--db-pool-size` | `4` on SQLite, 4 per CPU core on PostgreSQL | most database connections held at once |
 //! | `ROSTER_CORS_ORIGINS` | `--cors-origins` | none | comma-separated browser origins allowed to call the API |
+//! | `ROSTER_CORS_HEADERS` | `--cors-headers` | none | comma-separated request headers allowed besides the common client and tracing ones |
 //! | `ROSTER_GRAPHIQL` | `--graphiql` | `true` | serve GraphiQL at `GET /` |
 //! | `ROSTER_INTROSPECTION` | `--introspection` | `true` | answer introspection queries |
 //! | `ROSTER_MAX_BATCH` | `--max-batch` | `0` | most operations in one JSON-array batch; 0 = batches off |
@@ -60,6 +61,10 @@ pub struct ServeArgs {
     /// Comma-separated browser origins allowed to call the API (CORS).
     #[arg(long, env = "ROSTER_CORS_ORIGINS", default_value = "")]
     pub cors_origins: String,
+    /// Comma-separated request headers browsers may send besides the common client and
+    /// tracing headers Roster always allows (CORS).
+    #[arg(long, env = "ROSTER_CORS_HEADERS", default_value = "")]
+    pub cors_headers: String,
     /// Serve GraphiQL at `GET /` (true or false).
     #[arg(long, env = "ROSTER_GRAPHIQL", default_value = "true")]
     pub graphiql: String,
@@ -226,6 +231,7 @@ fn http_options(serve: &ServeArgs) -> Result<crate::http::HttpOptions, ConfigErr
         introspection: boolean("ROSTER_INTROSPECTION", &serve.introspection)?,
         graphiql: boolean("ROSTER_GRAPHIQL", &serve.graphiql)?,
         cors_origins: origins(&serve.cors_origins)?,
+        cors_headers: header_names(&serve.cors_headers)?,
     })
 }
 
@@ -263,6 +269,19 @@ fn origins(list: &str) -> Result<Vec<axum::http::HeaderValue>, ConfigError> {
                         format!("'{origin}' is not an origin like https://admin.example.com"),
                     )
                 })
+        })
+        .collect()
+}
+
+fn header_names(list: &str) -> Result<Vec<axum::http::HeaderName>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                let why = format!("'{name}' is not a header name like x-tenant-id");
+                invalid("ROSTER_CORS_HEADERS", why)
+            })
         })
         .collect()
 }

@@ -114,9 +114,12 @@ impl Documents {
         let cacheable = request.query.len() <= MAX_TEXT;
         let text = cacheable.then(|| request.query.clone());
         crate::graphql::limits::check_nesting(&request.query)?;
-        let doc = request.parsed_query()?;
-        limits.check(doc)?;
-        let doc = Arc::new(doc.clone());
+        let mut doc = request.parsed_query()?.clone();
+        limits.check(&doc)?;
+        if crate::graphql::compat::rename_old_fields(&mut doc) {
+            request.set_parsed_query(doc.clone());
+        }
+        let doc = Arc::new(doc);
         let mut unproven = None;
         if let Some(text) = text {
             if without_variables(&doc) {

@@ -18,6 +18,18 @@ use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerR
 /// it must stay far below what a worker thread's stack holds (about 1,500 levels).
 pub const MAX_NESTING: usize = 64;
 
+/// Deepest selection below `__schema` or `__type`, counted from that field. The
+/// standard introspection queries of graphql-js nest 11 to 15 levels, mostly through
+/// `ofType` chains, which cost nothing to answer; such a subtree counts as one level
+/// against `ROSTER_MAX_DEPTH`, since nothing below it reaches the API's own types.
+pub const MAX_INTROSPECTION_DEPTH: usize = 24;
+
+/// Most list-of-types fields (`fields`, `inputFields`, `interfaces`, `possibleTypes`)
+/// nested in one introspection subtree: each multiplies the answer by the schema's
+/// size. graphql-js's `MaxIntrospectionDepthRule` refuses three, as here; the standard
+/// queries nest one.
+pub const MAX_INTROSPECTION_LISTS: usize = 2;
+
 /// The limits; each names its configuration variable in the error it causes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueryLimits {
@@ -55,7 +67,14 @@ struct Cost {
     aliases: usize,
     fields: usize,
     spreads: usize,
+    /// Deepest introspection subtree, counted from its `__schema` or `__type`.
+    introspection_depth: usize,
+    /// Most list-of-types fields nested below the set (only introspection has them).
+    type_lists: usize,
 }
+
+/// Introspection's fields that answer a list of types or fields.
+const TYPE_LISTS: &[&str] = &["fields", "inputFields", "interfaces", "possibleTypes"];
 
 impl Cost {
     /// Adds what `inner`, spread or inlined at this set's level, brings.
@@ -65,6 +84,8 @@ impl Cost {
         self.aliases = self.aliases.saturating_add(inner.aliases);
         self.fields = self.fields.saturating_add(inner.fields);
         self.spreads = self.spreads.saturating_add(inner.spreads);
+        self.introspection_depth = self.introspection_depth.max(inner.introspection_depth);
+        self.type_lists = self.type_lists.max(inner.type_lists);
     }
 }
 
@@ -91,8 +112,19 @@ impl Walk<'_> {
             match &item.node {
                 Selection::Field(field) => {
                     let inner = self.set(&field.node.selection_set.node, nesting + 1)?;
+                    let name = field.node.name.node.as_str();
                     cost.top = cost.top.saturating_add(1);
-                    cost.depth = cost.depth.max(inner.depth.saturating_add(1));
+                    if name == "__schema" || name == "__type" {
+                        cost.depth = cost.depth.max(1);
+                        let depth = inner.depth.saturating_add(1);
+                        cost.introspection_depth = cost.introspection_depth.max(depth);
+                    } else {
+                        cost.depth = cost.depth.max(inner.depth.saturating_add(1));
+                    }
+                    let lists = inner.type_lists + usize::from(TYPE_LISTS.contains(&name));
+                    cost.type_lists = cost.type_lists.max(lists);
+                    cost.introspection_depth =
+                        cost.introspection_depth.max(inner.introspection_depth);
                     cost.aliases = cost
                         .aliases
                         .saturating_add(inner.aliases)
@@ -138,9 +170,13 @@ fn refuse(limit: &str, message: String) -> ServerError {
     error
 }
 
+/// `variable` is empty for a fixed limit.
 fn exceeds(limit: &str, variable: &str, found: usize, max: usize) -> ServerError {
-    let message =
-        format!("the operation exceeds the {limit} limit: {found} > {max} (set by {variable})");
+    let source = match variable {
+        "" => "a fixed bound".to_owned(),
+        variable => format!("set by {variable}"),
+    };
+    let message = format!("the operation exceeds the {limit} limit: {found} > {max} ({source})");
     refuse(limit, message)
 }
 
@@ -230,8 +266,14 @@ impl QueryLimits {
             fragments: &doc.fragments,
             costs: Costs::new(),
         };
-        for name in doc.fragments.keys() {
-            let cost = walk.fragment(name, 1).map_err(|TooDeep| too_deep())?;
+        for (name, fragment) in &doc.fragments {
+            let mut cost = walk.fragment(name, 1).map_err(|TooDeep| too_deep())?;
+            // A fragment on an introspection type is only spread below `__schema` or
+            // `__type`, where its depth counts against the introspection bound.
+            if fragment.node.type_condition.node.on.node.starts_with("__") {
+                cost.introspection_depth = cost.introspection_depth.max(cost.depth);
+                cost.depth = 0;
+            }
             self.within(cost, false)?;
         }
         for (_, operation) in doc.operations.iter() {
@@ -260,6 +302,18 @@ impl QueryLimits {
                 self.max_aliases,
             ),
             ("depth", "ROSTER_MAX_DEPTH", cost.depth, self.max_depth),
+            (
+                "introspection depth",
+                "",
+                cost.introspection_depth,
+                MAX_INTROSPECTION_DEPTH,
+            ),
+            (
+                "introspection lists",
+                "",
+                cost.type_lists,
+                MAX_INTROSPECTION_LISTS,
+            ),
             (
                 "field count",
                 "ROSTER_MAX_FIELDS",

@@ -2,6 +2,7 @@
 
 pub mod access;
 mod audit;
+mod compat;
 mod connection;
 pub mod documents;
 mod errors;
@@ -12,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 mod member;
 mod member_admin;
+pub mod nulls;
 pub mod ordering;
 mod role;
 mod scalars;

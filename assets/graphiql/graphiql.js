@@ -1,0 +1,82 @@
+// Roster's GraphiQL: served with every asset it needs by Roster itself, under a
+// content security policy that allows scripts and styles from Roster only.
+(function () {
+  'use strict';
+
+  var TOKEN = 'roster.graphiql.token';
+  var loading = document.getElementById('roster-loading');
+
+  if (!window.GraphiQL || !window.React || !window.ReactDOM) {
+    loading.textContent = 'GraphiQL could not start: its scripts did not load. The API answers at /graphql.';
+    return;
+  }
+
+  var DEFAULT_QUERY = [
+    '# Welcome to Roster\'s GraphiQL.',
+    '#',
+    '# Sign in first: run SignIn with your email and password in Variables below.',
+    '# This page then sends your session token with every request from this tab',
+    '# (the Headers tab, if it sets Authorization, takes precedence). Run SignOut',
+    '# to end the session. Press Ctrl-Enter to run, Ctrl-Space to complete; the',
+    '# Docs button lists every type and field.',
+    '',
+    'mutation SignIn($email: String!, $password: String!) {',
+    '  login(email: $email, password: $password) {',
+    '    session { token expiresAt member { name mustChangePassword } }',
+    '    errors { code field message }',
+    '  }',
+    '}',
+    '',
+    'query Members {',
+    '  members(first: 20) {',
+    '    totalCount',
+    '    nodes { id name email status role { name } lastLoginAt }',
+    '    pageInfo { hasNextPage endCursor }',
+    '  }',
+    '}',
+    '',
+    'mutation SignOut {',
+    '  logout',
+    '}',
+    ''
+  ].join('\n');
+
+  var endpoint = new URL('/graphql', window.location.href).href;
+  var send = window.GraphiQL.createFetcher({ url: endpoint });
+
+  function hasAuthorization(headers) {
+    return Object.keys(headers || {}).some(function (name) {
+      return name.toLowerCase() === 'authorization';
+    });
+  }
+
+  function remember(result) {
+    var data = result && result.data;
+    var signedIn = data && (data.login || data.changePassword || data.acceptInvitation);
+    if (signedIn && signedIn.session && signedIn.session.token) {
+      sessionStorage.setItem(TOKEN, signedIn.session.token);
+    } else if (data && data.logout) {
+      sessionStorage.removeItem(TOKEN);
+    }
+    return result;
+  }
+
+  function fetcher(params, options) {
+    var headers = Object.assign({}, options && options.headers);
+    var token = sessionStorage.getItem(TOKEN);
+    if (token && !hasAuthorization(headers)) {
+      headers.Authorization = 'Bearer ' + token;
+    }
+    var result = send(params, Object.assign({}, options, { headers: headers }));
+    return result && typeof result.then === 'function' ? result.then(remember) : result;
+  }
+
+  var root = ReactDOM.createRoot(document.getElementById('graphiql'));
+  root.render(React.createElement(window.GraphiQL, {
+    fetcher: fetcher,
+    defaultQuery: DEFAULT_QUERY,
+    defaultVariables: '{\n  "email": "admin@example.com",\n  "password": ""\n}\n',
+    defaultEditorToolsVisibility: true,
+    shouldPersistHeaders: false
+  }));
+})();

@@ -1,0 +1,132 @@
+//! Browser assets embedded in the binary (no CDN, nothing fetched at run time), each
+//! served under a path holding its content hash so browsers may keep it for good, and
+//! the GraphiQL page that uses them.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// One embedded file.
+pub struct Asset {
+    pub name: &'static str,
+    pub bytes: &'static [u8],
+    content_type: &'static str,
+}
+
+macro_rules! asset {
+    ($dir:literal, $name:literal, $type:expr) => {
+        Asset {
+            name: $name,
+            bytes: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/assets/",
+                $dir,
+                "/",
+                $name
+            )),
+            content_type: $type,
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Every embedded file. Those under `vendor/` are listed with their versions,
+/// licences and checksums in `assets/vendor/manifest.json`.
+pub static ASSETS: &[Asset] = &[
+    asset!("vendor", "react.production.min.js", JS),
+    asset!("vendor", "react-dom.production.min.js", JS),
+    asset!("vendor", "graphiql.min.js", JS),
+    asset!("vendor", "graphiql.min.css", CSS),
+    asset!("graphiql", "graphiql.js", JS),
+    asset!("graphiql", "graphiql.css", CSS),
+];
+
+/// The short content hash naming each asset's path, computed once.
+static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|asset| {
+            let digest = Sha256::digest(asset.bytes);
+            digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .collect()
+});
+
+/// The path `name` is served under.
+pub fn path_of(name: &str) -> String {
+    let index = ASSETS
+        .iter()
+        .position(|asset| asset.name == name)
+        .unwrap_or_else(|| panic!("{name} is not an embedded asset"));
+    format!("/assets/{}/{name}", HASHES[index])
+}
+
+/// `GET /assets/{hash}/{name}`: the asset, cached for a year; 404 for a stale hash.
+pub async fn serve(Path((hash, name)): Path<(String, String)>) -> Response {
+    let found = ASSETS
+        .iter()
+        .zip(HASHES.iter())
+        .find(|(asset, known)| asset.name == name && **known == hash);
+    let Some((asset, _)) = found else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = asset.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+/// GraphiQL's page: scripts and styles from Roster only, no inline code, requests to
+/// Roster only. Fonts and icons come as `data:` URLs inside GraphiQL's stylesheet.
+const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
+static GRAPHIQL_PAGE: LazyLock<String> = LazyLock::new(|| {
+    let template = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/graphiql/index.html"
+    ));
+    ASSETS.iter().fold(template.to_owned(), |page, asset| {
+        page.replace(&format!("{{{{{}}}}}", asset.name), &path_of(asset.name))
+    })
+});
+
+/// `GET /`: GraphiQL.
+pub async fn graphiql() -> Response {
+    let mut response = axum::response::Html(GRAPHIQL_PAGE.as_str()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(GRAPHIQL_POLICY),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_names_every_asset_by_its_path() {
+        assert!(!GRAPHIQL_PAGE.contains("{{"), "{}", *GRAPHIQL_PAGE);
+        for asset in ASSETS {
+            assert!(
+                GRAPHIQL_PAGE.contains(&path_of(asset.name)),
+                "{}",
+                asset.name
+            );
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! HTTP routes: `/graphql` (GET and POST), `GET /` (GraphiQL) and its assets,
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`.
+
+mod assets;
+mod endpoint;
+mod media;
+mod persisted;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::ValidationMode;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::domain::AppState;
+use crate::graphql::RosterSchema;
+use crate::graphql::documents::Documents;
+use crate::graphql::limits::QueryLimits;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How the HTTP surface is exposed; see `config.rs` for the variables behind each.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Limits on the shape of operations.
+    pub limits: QueryLimits,
+    /// Most operations in one JSON-array batch; 0 turns batches off.
+    pub max_batch: usize,
+    /// Longest a request may run, from its body's arrival to its answer.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// Whether introspection answers.
+    pub introspection: bool,
+    /// Whether `GET /` serves GraphiQL.
+    pub graphiql: bool,
+    /// Browser origins allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Request headers browsers may send besides [`CORS_HEADERS`].
+    pub cors_headers: Vec<HeaderName>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            limits: QueryLimits::default(),
+            max_batch: 0,
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            introspection: true,
+            graphiql: true,
+            cors_origins: Vec::new(),
+            cors_headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Http {
+    app: AppState,
+    schema: RosterSchema,
+    /// The same schema without the validation rules, for documents known to pass them.
+    validated: RosterSchema,
+    limits: QueryLimits,
+    documents: Arc<Documents>,
+    persisted: Arc<persisted::PersistedQueries>,
+    max_batch: usize,
+    request_timeout: Duration,
+    body_timeout: Duration,
+}
+
+/// The router serving the whole API.
+pub fn router(app: AppState, options: &HttpOptions) -> Router {
+    let schema = |mode| crate::graphql::schema(app.clone(), options.introspection, mode);
+    let (strict, validated) = (schema(ValidationMode::Strict), schema(ValidationMode::Fast));
+    let http = Http {
+        app,
+        schema: strict,
+        validated,
+        limits: options.limits,
+        documents: Arc::default(),
+        persisted: Arc::default(),
+        max_batch: options.max_batch,
+        request_timeout: options.request_timeout,
+        body_timeout: options.body_timeout,
+    };
+    let mut router = Router::new()
+        .route("/graphql", get(endpoint::get).post(endpoint::post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
+    if options.graphiql {
+        router = router
+            .route("/", get(assets::graphiql))
+            .route("/assets/{hash}/{name}", get(assets::serve));
+    }
+    let router = router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(http);
+    let router = if options.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(options))
+    };
+    security_headers(router)
+}
+
+/// Request headers a browser frontend commonly sends: content negotiation and
+/// authorization, Apollo's client awareness and CSRF headers, and tracing (W3C Trace
+/// Context, Sentry, request ids).
+pub const CORS_HEADERS: &[&str] = &[
+    "accept",
+    "authorization",
+    "content-type",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-client-name",
+    "graphql-client-version",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "x-request-id",
+    "x-correlation-id",
+];
+
+fn cors(options: &HttpOptions) -> CorsLayer {
+    let headers = CORS_HEADERS
+        .iter()
+        .map(|name| HeaderName::from_static(name))
+        .chain(options.cors_headers.iter().cloned());
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(options.cors_origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(headers.collect::<Vec<_>>())
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Headers every response carries; GraphiQL sets its own content security policy and
+/// assets their own caching.
+fn security_headers(router: Router) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// Counters in Prometheus' text format: SQL statements run and GraphQL requests served.
+async fn metrics(State(http): State<Http>) -> String {
+    let statements = http
+        .app
+        .statements
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let requests = http.app.requests.load(std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "# TYPE roster_sql_statements_total counter\nroster_sql_statements_total {statements}\n\
+         # TYPE roster_graphql_requests_total counter\nroster_graphql_requests_total {requests}\n"
+    )
+}
+
+async fn readyz(State(http): State<Http>) -> Response {
+    match http.app.pool.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e.detail(), "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
