@@ -13,6 +13,11 @@ pub struct SecuritySettingsNode(pub Settings);
 /// Password and session policy.
 #[Object(name = "SecuritySettings")]
 impl SecuritySettingsNode {
+    /// The one settings object's id, always the same: a normalized client cache
+    /// (Apollo's, urql's Graphcache) then updates its copy after `updateSecuritySettings`.
+    async fn id(&self) -> async_graphql::ID {
+        async_graphql::ID::from("security-settings")
+    }
     /// Whether a default password is set; the password itself is never readable.
     async fn default_password_configured(&self) -> bool {
         self.0.default_password_hash.is_some()

@@ -95,7 +95,6 @@ impl Media {
             return StatusCode::OK;
         }
         match first_code(response) {
-            Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
             Some("INTERNAL") => StatusCode::INTERNAL_SERVER_ERROR,
             Some("SERVER_BUSY" | "REQUEST_TIMEOUT") => StatusCode::SERVICE_UNAVAILABLE,
             // Apollo's persisted-query link retries with the query on this answer, and

@@ -47,8 +47,6 @@ const NOT_YET_SERVED: &[&str] = &[
     // live
     "MemberChange",
     "Subscription",
-    // frontend fit
-    "SecuritySettings.id",
 ];
 
 #[test]
