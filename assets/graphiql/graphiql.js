@@ -42,7 +42,8 @@
   ].join('\n');
 
   var endpoint = new URL('/graphql', window.location.href).href;
-  var send = window.GraphiQL.createFetcher({ url: endpoint });
+  // Roster has no @defer or @stream: plain responses, which the sign-in below reads.
+  var send = window.GraphiQL.createFetcher({ url: endpoint, enableIncrementalDelivery: false });
 
   function hasAuthorization(headers) {
     return Object.keys(headers || {}).some(function (name) {
@@ -70,6 +71,11 @@
     var result = send(params, Object.assign({}, options, { headers: headers }));
     return result && typeof result.then === 'function' ? result.then(remember) : result;
   }
+
+  // GraphiQL's dialogs add a <style> element at run time (react-remove-scroll); it
+  // carries this nonce, which the page's policy allows for this response only.
+  var nonce = document.querySelector('meta[name="roster-style-nonce"]');
+  window.__webpack_nonce__ = nonce ? nonce.content : undefined;
 
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(window.GraphiQL, {

@@ -88,12 +88,18 @@ pub async fn serve(Path((hash, name)): Path<(String, String)>) -> Response {
     response
 }
 
-/// GraphiQL's page: scripts and styles from Roster only, no inline code, requests to
-/// Roster only. Fonts and icons come as `data:` URLs inside GraphiQL's stylesheet.
-const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
+/// GraphiQL's page policy: scripts and styles from Roster only, no inline code, requests
+/// to Roster only; fonts and icons come as `data:` URLs inside GraphiQL's stylesheet.
+/// The one style element GraphiQL adds at run time carries the response's nonce.
+fn graphiql_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'"
+    )
+}
 
+/// The page with its assets' paths in place (the nonce is set per response).
 static GRAPHIQL_PAGE: LazyLock<String> = LazyLock::new(|| {
     let template = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -106,11 +112,15 @@ static GRAPHIQL_PAGE: LazyLock<String> = LazyLock::new(|| {
 
 /// `GET /`: GraphiQL.
 pub async fn graphiql() -> Response {
-    let mut response = axum::response::Html(GRAPHIQL_PAGE.as_str()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(GRAPHIQL_POLICY),
-    );
+    use base64::Engine;
+    let nonce: [u8; 16] = rand::random();
+    let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
+    let page = GRAPHIQL_PAGE.replace("{{nonce}}", &nonce);
+    let mut response = axum::response::Html(page).into_response();
+    let policy = HeaderValue::from_str(&graphiql_policy(&nonce)).expect("base64 is a header value");
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, policy);
     response
 }
 
@@ -120,7 +130,8 @@ mod tests {
 
     #[test]
     fn the_page_names_every_asset_by_its_path() {
-        assert!(!GRAPHIQL_PAGE.contains("{{"), "{}", *GRAPHIQL_PAGE);
+        let unfilled = GRAPHIQL_PAGE.replace("{{nonce}}", "");
+        assert!(!unfilled.contains("{{"), "{}", *GRAPHIQL_PAGE);
         for asset in ASSETS {
             assert!(
                 GRAPHIQL_PAGE.contains(&path_of(asset.name)),

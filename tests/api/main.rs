@@ -8,6 +8,7 @@ mod attacks;
 mod audit;
 mod boundary;
 mod cli;
+mod clients;
 mod escalation;
 mod faults;
 mod frontend;
