@@ -2,6 +2,8 @@
 //! the media type the client accepts.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, ServerError};
@@ -11,11 +13,30 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::media::Media;
-use super::{Http, MAX_BODY_BYTES};
-use crate::domain::Viewer;
-use crate::graphql::RequestCtx;
-use crate::graphql::documents::Prepared;
+use super::persisted::PersistedQueries;
+use crate::domain::{AppState, Viewer};
+use crate::graphql::documents::{Documents, Prepared};
+use crate::graphql::limits::QueryLimits;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{RequestCtx, RosterSchema};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the routes share.
+#[derive(Clone)]
+pub(super) struct Http {
+    pub app: AppState,
+    pub schema: RosterSchema,
+    /// The same schema without the validation rules, for documents known to pass them.
+    pub validated: RosterSchema,
+    pub limits: QueryLimits,
+    pub documents: Arc<Documents>,
+    pub persisted: Arc<PersistedQueries>,
+    pub max_batch: usize,
+    pub request_timeout: Duration,
+    pub body_timeout: Duration,
+}
 
 /// A GraphQL-shaped error response for requests that never reach the schema.
 fn refuse(media: Media, status: StatusCode, code: &str, message: &str) -> Response {

@@ -19,12 +19,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::domain::AppState;
-use crate::graphql::RosterSchema;
-use crate::graphql::documents::Documents;
 use crate::graphql::limits::QueryLimits;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+use endpoint::{Http, MAX_BODY_BYTES};
 
 /// How the HTTP surface is exposed; see `config.rs` for the variables behind each.
 #[derive(Clone, Debug)]
@@ -60,20 +57,6 @@ impl Default for HttpOptions {
             cors_headers: Vec::new(),
         }
     }
-}
-
-#[derive(Clone)]
-struct Http {
-    app: AppState,
-    schema: RosterSchema,
-    /// The same schema without the validation rules, for documents known to pass them.
-    validated: RosterSchema,
-    limits: QueryLimits,
-    documents: Arc<Documents>,
-    persisted: Arc<persisted::PersistedQueries>,
-    max_batch: usize,
-    request_timeout: Duration,
-    body_timeout: Duration,
 }
 
 /// The router serving the whole API.

@@ -1,11 +1,11 @@
-//! The HTTP surface: health, readiness, GraphiQL and what `/graphql` refuses.
+//! The HTTP surface: health, readiness and what `/graphql` refuses (GraphiQL and the
+//! rest of what frontends meet: `frontend.rs`).
 
 use crate::common::*;
 use crate::on_both_databases;
 
 on_both_databases!(
     health_and_readiness_answer,
-    graphiql_is_served,
     graphql_refuses_what_is_not_a_json_request,
     fields_answer_in_selection_order,
 );
@@ -72,18 +72,6 @@ async fn health_and_readiness_answer(app: TestApp) {
             .unwrap();
         assert_eq!(resp.status(), 200, "{path}");
     }
-}
-
-async fn graphiql_is_served(app: TestApp) {
-    let resp = app
-        .client
-        .get(format!("{}/", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let page = resp.text().await.unwrap().to_lowercase();
-    assert!(page.contains("graphiql") && page.contains("/graphql"));
 }
 
 async fn graphql_refuses_what_is_not_a_json_request(app: TestApp) {
