@@ -96,9 +96,9 @@ class Server:
     """A pinned roster serve process."""
 
     def __init__(self, url):
-        self.port = free_port()
+        self.port, self.metrics_port = free_port(), free_port()
         env = dict(os.environ, DATABASE_URL=url, ROSTER_LISTEN=f"127.0.0.1:{self.port}", RUST_LOG="warn",
-                   ROSTER_ADMIN_PASSWORD="bench-password-1")
+                   ROSTER_ADMIN_PASSWORD="bench-password-1", ROSTER_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}")
         started = time.monotonic()
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, target("roster"), "serve"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -115,7 +115,7 @@ class Server:
         self.startup_s = time.monotonic() - started
 
     def counters(self):
-        text = http(self.base + "/metrics")[1]
+        text = http(f"http://127.0.0.1:{self.metrics_port}/metrics")[1]
         values = dict(re.findall(r"^(\w+) (\d+)$", text, re.M))
         return int(values["roster_sql_statements_total"]), int(values["roster_graphql_requests_total"])
 

@@ -22,6 +22,9 @@
 //! | `ROSTER_MAX_CONNECTIONS` | `--max-connections` | `4096` | most connections open at once |
 //! | `ROSTER_MAX_CONNECTIONS_PER_ADDRESS` | `--max-connections-per-address` | `256` | most connections open at once from one client address; 0 = no cap (set it behind a proxy) |
 //! | `ROSTER_BODY_TIMEOUT_SECS` | `--body-timeout-secs` | `10` | longest a client may take to send a request's body |
+//! | `ROSTER_TRUSTED_PROXIES` | `--trusted-proxies` | none | comma-separated addresses or networks (CIDR) of proxies whose `X-Forwarded-For` names the client |
+//! | `ROSTER_METRICS_LISTEN` | `--metrics-listen` | off | address and port to serve `GET /metrics` on (Prometheus' text format) |
+//! | `ROSTER_LOG_FORMAT` | | `text` | `text` or `json` (one object a line) |
 //! | `RUST_LOG` | | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -65,6 +68,13 @@ pub struct ServeArgs {
     /// tracing headers Roster always allows (CORS).
     #[arg(long, env = "ROSTER_CORS_HEADERS", default_value = "")]
     pub cors_headers: String,
+    /// Comma-separated addresses or networks (CIDR) of proxies whose X-Forwarded-For
+    /// names the client.
+    #[arg(long, env = "ROSTER_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Address and port to serve metrics on (GET /metrics); off when empty.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN", default_value = "")]
+    pub metrics_listen: String,
     /// Serve GraphiQL at `GET /` (true or false).
     #[arg(long, env = "ROSTER_GRAPHIQL", default_value = "true")]
     pub graphiql: String,
@@ -148,6 +158,8 @@ pub struct Config {
     pub http: crate::http::HttpOptions,
     /// How connections are served.
     pub server: crate::server::ServerLimits,
+    /// Where metrics are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -173,9 +185,17 @@ impl Config {
             Some(size) => number("ROSTER_DB_POOL_SIZE", size, 1, 1000)?,
             None => crate::db::default_pool_size(&database),
         };
+        let metrics_listen = match serve.metrics_listen.trim() {
+            "" => None,
+            address => Some(address.parse().map_err(|_| {
+                let why = format!("'{address}' is not host:port, e.g. 127.0.0.1:9090");
+                invalid("ROSTER_METRICS_LISTEN", why)
+            })?),
+        };
         Ok(Config {
             database,
             listen,
+            metrics_listen,
             public_url: parse_public_url(&serve.public_url)?,
             admin_email,
             admin_password: serve.admin_password.clone(),
@@ -232,6 +252,7 @@ fn http_options(serve: &ServeArgs) -> Result<crate::http::HttpOptions, ConfigErr
         graphiql: boolean("ROSTER_GRAPHIQL", &serve.graphiql)?,
         cors_origins: origins(&serve.cors_origins)?,
         cors_headers: header_names(&serve.cors_headers)?,
+        trusted_proxies: networks(&serve.trusted_proxies)?,
     })
 }
 
@@ -271,6 +292,45 @@ fn origins(list: &str) -> Result<Vec<axum::http::HeaderValue>, ConfigError> {
                 })
         })
         .collect()
+}
+
+/// Addresses (a single host) or CIDR networks.
+fn networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let parsed = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            parsed.map_err(|_| {
+                let why = format!("'{entry}' is not an address or network like 10.0.0.0/8");
+                invalid("ROSTER_TRUSTED_PROXIES", why)
+            })
+        })
+        .collect()
+}
+
+/// How log lines are written (`ROSTER_LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `ROSTER_LOG_FORMAT`, read from the environment (every command logs).
+pub fn log_format() -> Result<LogFormat, ConfigError> {
+    match std::env::var("ROSTER_LOG_FORMAT")
+        .unwrap_or_default()
+        .trim()
+    {
+        "" | "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(invalid(
+            "ROSTER_LOG_FORMAT",
+            format!("'{other}' is not text or json"),
+        )),
+    }
 }
 
 fn header_names(list: &str) -> Result<Vec<axum::http::HeaderName>, ConfigError> {

@@ -89,7 +89,13 @@ pub async fn serve(config: Config) -> Result<()> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-    tracing::info!("Roster serves GraphQL at http://{addr}/graphql and GraphiQL at http://{addr}/");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "Roster serves GraphQL at http://{addr}/graphql and GraphiQL at http://{addr}/"
+    );
+    if let Some(address) = config.metrics_listen {
+        serve_metrics(address, state.clone()).await?;
+    }
     server::serve(
         listener,
         http::router(state, &config.http),
@@ -98,6 +104,22 @@ pub async fn serve(config: Config) -> Result<()> {
     )
     .await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `GET /metrics` on `address`, apart from the API, until the process ends.
+async fn serve_metrics(address: std::net::SocketAddr, state: AppState) -> Result<()> {
+    let handle = http::metrics::install().map_err(Error::Internal)?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::Internal(format!("cannot listen on {address} for metrics: {e}")))?;
+    tracing::info!("metrics at http://{address}/metrics");
+    let router = http::metrics::router(handle, state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 /// blocks; mimalloc returns them (measured in bench/).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use roster::config::{Config, DatabaseArgs, ServeArgs, database_url};
+use roster::config::{Config, DatabaseArgs, LogFormat, ServeArgs, database_url};
 use roster::db::DatabaseUrl;
 use roster::domain::bootstrap;
 
@@ -42,9 +42,22 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write a consistent copy of the SQLite database to FILE, even while a server runs
+    /// on it (for PostgreSQL use pg_dump).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        file: std::path::PathBuf,
+    },
 }
 
-const SUBCOMMANDS: [&str; 5] = ["serve", "migrate", "create-admin", "schema", "help"];
+const SUBCOMMANDS: [&str; 6] = [
+    "serve",
+    "migrate",
+    "create-admin",
+    "schema",
+    "backup",
+    "help",
+];
 
 /// A bare `roster` (flags only) means `roster serve`.
 fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -61,7 +74,11 @@ fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
-    init_tracing();
+    let format = match roster::config::log_format() {
+        Ok(format) => format,
+        Err(e) => return config_error(e),
+    };
+    let _logs = init_tracing(format);
     let database = match database_url(&cli.db.database_url) {
         Ok(d) => d,
         Err(e) => return config_error(e),
@@ -74,6 +91,7 @@ fn main() -> ExitCode {
         Command::Migrate => Job::Migrate,
         Command::CreateAdmin { email, name } => Job::CreateAdmin { email, name },
         Command::Schema => Job::Schema,
+        Command::Backup { file } => Job::Backup(file),
     };
     let pool_size = match &job {
         Job::Serve(config) => config.db_pool_size,
@@ -95,6 +113,9 @@ fn main() -> ExitCode {
                 print!("{}", roster::graphql::sdl());
                 Ok(())
             }
+            Job::Backup(file) => roster::db::backup(&database, &file).await.map(|()| {
+                println!("wrote a consistent copy to {}", file.display());
+            }),
         }
     });
     match result {
@@ -112,6 +133,7 @@ enum Job {
     Migrate,
     CreateAdmin { email: String, name: String },
     Schema,
+    Backup(std::path::PathBuf),
 }
 
 /// Connections of the short-lived commands.
@@ -122,13 +144,27 @@ fn config_error(e: roster::config::ConfigError) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_tracing() {
+/// Logs to stderr through a background writer (a slow terminal or pipe never holds a
+/// request up), as text or JSON lines; colours only when stderr is a terminal. The
+/// guard flushes what is queued when it drops, at the end of `main`.
+fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+    guard
 }
 
 async fn migrate(database: &DatabaseUrl) -> roster::error::Result<()> {

@@ -72,11 +72,13 @@ pub async fn serve(
                     }
                 };
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, "too many open connections; closing a new one");
+                    tracing::warn!(%peer, "refused by a limit: too many open connections; closing a new one");
+                    crate::http::metrics::limit_refused("connections");
                     continue;
                 };
                 let Some(share) = Share::take(&per_address, peer.ip(), limits.max_connections_per_address) else {
-                    tracing::debug!(%peer, "too many open connections from this address; closing a new one");
+                    tracing::warn!(%peer, "refused by a limit: too many open connections from this address; closing a new one");
+                    crate::http::metrics::limit_refused("connections per address");
                     continue;
                 };
                 let router = router.clone();
@@ -86,11 +88,13 @@ pub async fn serve(
                 });
                 let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
                 let connection = graceful.watch(connection.into_owned());
+                metrics::gauge!("roster_open_connections").increment(1.0);
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
                         tracing::debug!(error = %e, %peer, "connection ended with an error");
                     }
                     drop((slot, share));
+                    metrics::gauge!("roster_open_connections").decrement(1.0);
                 });
             }
             () = &mut stop => break,

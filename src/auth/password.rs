@@ -38,6 +38,7 @@ pub struct Hasher {
     /// A hash to verify against when the email is unknown, so that an unknown email
     /// costs the same as a wrong password.
     dummy: Arc<String>,
+    concurrency: usize,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -114,15 +115,32 @@ impl Hasher {
             places: Arc::new(Semaphore::new(concurrency * (1 + WAITING_PER_SLOT))),
             jobs: start_workers(concurrency)?,
             dummy: Arc::new(dummy),
+            concurrency,
         })
     }
 
+    /// Hashes computing now, and hashes waiting for a thread.
+    pub fn load(&self) -> (usize, usize) {
+        let running = self.concurrency - self.slots.available_permits().min(self.concurrency);
+        let places = self.concurrency * (1 + WAITING_PER_SLOT);
+        let inside = places - self.places.available_permits().min(places);
+        (running, inside.saturating_sub(running))
+    }
+
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        const BUSY: Error = Error::Busy("too many sign-ins at once; retry in a moment");
-        let place = self.places.clone().try_acquire_owned().map_err(|_| BUSY)?;
+        let busy = |why: &str| {
+            metrics::counter!("roster_server_busy_total").increment(1);
+            tracing::warn!(why, "password hashing refused: SERVER_BUSY");
+            Error::Busy("too many sign-ins at once; retry in a moment")
+        };
+        let place = self
+            .places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("queue full"))?;
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned())
             .await
-            .map_err(|_| BUSY)?
+            .map_err(|_| busy("waited too long"))?
             .map_err(|e| Error::Internal(e.to_string()))?;
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {

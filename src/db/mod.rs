@@ -1,6 +1,7 @@
 //! Storage: one pool type over SQLite and PostgreSQL, and the macros that run one
 //! query body on whichever backend is configured.
 
+mod backup;
 mod instrumentation;
 mod migrate;
 pub mod schema;
@@ -21,6 +22,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
+pub use backup::backup;
 pub use instrumentation::StatementCounter;
 pub use migrate::run_migrations;
 pub(crate) use text_enum::text_enum;
@@ -81,6 +83,15 @@ pub enum Pool {
     Pg(DeadPool<AsyncPgConnection>),
 }
 
+/// How full a [`Pool`] is.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub open: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+}
+
 /// A connection checked out of a [`Pool`]; it goes back when dropped.
 // Short-lived on the stack; boxing would cost an allocation per checkout.
 #[allow(clippy::large_enum_variant)]
@@ -111,6 +122,20 @@ impl Pool {
             Pool::Pg(pool) => pool.get().await.map(Conn::Pg),
         };
         conn.map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
+    /// How full the pool is now.
+    pub fn status(&self) -> PoolStatus {
+        let status = match self {
+            Pool::Sqlite(pool) => pool.status(),
+            Pool::Pg(pool) => pool.status(),
+        };
+        PoolStatus {
+            max_size: status.max_size,
+            open: status.size,
+            in_use: status.size.saturating_sub(status.available),
+            waiting: status.waiting,
+        }
     }
 
     /// Whether the database answers a trivial query.

@@ -324,8 +324,13 @@ pub async fn preview(
     let key = throttle::token_key(origin.ip.as_deref());
     throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
     let found = acceptable(&mut conn, secret, now).await?;
-    if found.is_some() {
-        throttle::refund(&mut conn, &key).await?;
+    match found {
+        Some(_) => throttle::refund(&mut conn, &key).await?,
+        None => tracing::warn!(
+            kind = "invitation",
+            ip = origin.ip.as_deref(),
+            "invalid token"
+        ),
     }
     Ok(found)
 }
@@ -423,9 +428,14 @@ async fn checked_sign_up(
     let now = state.clock.now();
     let key = throttle::token_key(origin.ip.as_deref());
     throttle::reserve(&mut conn, &key, throttle::TOKENS, now).await?;
-    let (invitation, _) = acceptable(&mut conn, input.token, now)
-        .await?
-        .ok_or_else(token_invalid)?;
+    let Some((invitation, _)) = acceptable(&mut conn, input.token, now).await? else {
+        tracing::warn!(
+            kind = "invitation",
+            ip = origin.ip.as_deref(),
+            "invalid token"
+        );
+        return Err(token_invalid());
+    };
     let email = validate::email(input.email).map_err(|r| r.on(Input::Email))?;
     if invitation
         .email

@@ -46,7 +46,10 @@ pub async fn complete(
         .await
         .optional()
     })?;
-    let (id, current_hash) = found.ok_or_else(token_invalid)?;
+    let Some((id, current_hash)) = found else {
+        tracing::warn!(kind = "reset", ip = origin.ip.as_deref(), "invalid token");
+        return Err(token_invalid());
+    };
     throttle::refund(&mut conn, &key).await?;
     let settings = settings::get(&mut conn).await?;
     drop(conn);

@@ -80,6 +80,33 @@ pub async fn login(
     password: &str,
     origin: &Origin,
 ) -> Result<IssuedSession> {
+    let result = attempt(state, email, password, origin).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(Error::Rejected(r)) if r.code == ErrorCode::InvalidCredentials => "invalid_credentials",
+        Err(Error::Rejected(r)) if r.code == ErrorCode::MemberFrozen => "member_frozen",
+        Err(Error::Rejected(_)) => "invalid_input",
+        Err(Error::RateLimited(_)) => "rate_limited",
+        Err(Error::Busy(_)) => "server_busy",
+        Err(_) => "error",
+    };
+    metrics::counter!("roster_signins_total", "outcome" => outcome).increment(1);
+    match &result {
+        // Neither the password nor the typed email: the email may be a password typed
+        // into the wrong field.
+        Err(_) => tracing::warn!(outcome, ip = origin.ip.as_deref(), "sign-in failed"),
+        Ok(issued) => tracing::info!(member_id = issued.member.id, "signed in"),
+    }
+    result
+}
+
+/// One sign-in attempt; [`login`] records its outcome.
+async fn attempt(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    origin: &Origin,
+) -> Result<IssuedSession> {
     // What is no address names nobody: it is refused before an account key is made
     // of it (the throttle table would keep it in full), counting against the address.
     let Ok(email) = validate::email(email) else {

@@ -21,6 +21,8 @@ use crate::error::{Error, Result};
 /// How many attempts a key gets per window.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
+    /// What is counted, in logs and metrics.
+    pub name: &'static str,
     /// Attempts allowed in one window.
     pub attempts: i32,
     /// The window.
@@ -29,16 +31,19 @@ pub struct Policy {
 
 /// Sign-ins for one account, from anywhere.
 pub const ACCOUNT: Policy = Policy {
+    name: "signin_account",
     attempts: 10,
     window: Duration::minutes(15),
 };
 /// Failed (or in-flight) sign-ins from one client address, over all accounts.
 pub const ADDRESS: Policy = Policy {
+    name: "signin_address",
     attempts: 50,
     window: Duration::minutes(15),
 };
 /// Invalid invitation or reset tokens from one client address.
 pub const TOKENS: Policy = Policy {
+    name: "token_address",
     attempts: 20,
     window: Duration::minutes(15),
 };
@@ -79,6 +84,8 @@ pub async fn reserve(conn: &mut Conn, key: &str, policy: Policy, now: NaiveDateT
         // address recovers as soon as they finish.
         refund(conn, key).await?;
         let retry_after = (window_start + policy.window - now).num_seconds().max(1);
+        metrics::counter!("roster_throttle_hits_total", "kind" => policy.name).increment(1);
+        tracing::warn!(kind = policy.name, retry_after, "rate limited");
         return Err(Error::RateLimited(u64::try_from(retry_after).unwrap_or(1)));
     }
     Ok(())

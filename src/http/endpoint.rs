@@ -1,18 +1,19 @@
 //! `/graphql` over HTTP: queries by GET or POST, mutations by POST only, answered in
 //! the media type the client accepts.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, ServerError};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::media::Media;
+use super::observe::{Access, ClientAddr, RequestId};
 use super::persisted::PersistedQueries;
 use crate::domain::{AppState, Viewer};
 use crate::graphql::documents::{Documents, Prepared};
@@ -52,7 +53,8 @@ fn refuse(media: Media, status: StatusCode, code: &str, message: &str) -> Respon
 /// `POST /graphql`: one operation, or a batch when `ROSTER_MAX_BATCH` allows.
 pub async fn post(
     State(http): State<Http>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddr>,
+    Extension(id): Extension<RequestId>,
     request: axum::extract::Request,
 ) -> Response {
     let Some(media) = Media::negotiate(request.headers()) else {
@@ -65,7 +67,7 @@ pub async fn post(
     };
     count(&http);
     match operations(&http, media, &headers, &body) {
-        Ok(batch) => run(&http, media, Verb::Post, batch, &headers, peer).await,
+        Ok(batch) => run(&http, media, Verb::Post, batch, &headers, (client, id)).await,
         Err(response) => *response,
     }
 }
@@ -74,7 +76,8 @@ pub async fn post(
 /// URL (the spec's GET, and what urql sends by default).
 pub async fn get(
     State(http): State<Http>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddr>,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -85,7 +88,7 @@ pub async fn get(
     match from_url(query.as_deref().unwrap_or_default()) {
         Ok(request) => {
             let batch = BatchRequest::Single(request);
-            run(&http, media, Verb::Get, batch, &headers, peer).await
+            run(&http, media, Verb::Get, batch, &headers, (client, id)).await
         }
         Err(why) => refuse(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &why),
     }
@@ -174,6 +177,8 @@ async fn read_body(
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let why = format!("the body exceeds the limit of {MAX_BODY_BYTES} bytes");
+            tracing::warn!("refused by a limit: {why}");
+            super::metrics::limit_refused("body size");
             let status = StatusCode::PAYLOAD_TOO_LARGE;
             Err(Box::new(refuse(media, status, "PAYLOAD_TOO_LARGE", &why)))
         }
@@ -188,6 +193,8 @@ async fn read_body(
                 "the body took longer than {} s to arrive (ROSTER_BODY_TIMEOUT_SECS)",
                 http.body_timeout.as_secs()
             );
+            tracing::warn!("refused by a limit: {why}");
+            super::metrics::limit_refused("body time");
             let mut response = refuse(media, StatusCode::REQUEST_TIMEOUT, "BODY_TIMEOUT", &why);
             response
                 .headers_mut()
@@ -226,6 +233,8 @@ fn operations(
             list.len(),
             http.max_batch
         );
+        tracing::warn!("refused by a limit: {why}");
+        super::metrics::limit_refused("batch size");
         let refusal = refuse(media, StatusCode::BAD_REQUEST, "BATCH_LIMIT_EXCEEDED", &why);
         return Err(Box::new(refusal));
     }
@@ -251,9 +260,9 @@ async fn run(
     verb: Verb,
     batch: BatchRequest,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    caller: (ClientAddr, RequestId),
 ) -> Response {
-    let answering = answer(http, media, verb, batch, headers, peer);
+    let answering = answer(http, media, verb, batch, headers, caller);
     match tokio::time::timeout(http.request_timeout, answering).await {
         Ok(response) => response,
         Err(_) => {
@@ -278,9 +287,10 @@ async fn answer(
     verb: Verb,
     mut batch: BatchRequest,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    (client, id): (ClientAddr, RequestId),
 ) -> Response {
     let prepared = prepare(http, &mut batch).await;
+    let mut access = describe(&batch, &prepared);
     if verb == Verb::Get
         && let (BatchRequest::Single(request), [Ok(prepared)]) = (&batch, prepared.as_slice())
         && !is_query(prepared, request.operation_name.as_deref())
@@ -299,16 +309,17 @@ async fn answer(
     }
     if let (BatchRequest::Single(_), [Err(error)]) = (&batch, prepared.as_slice()) {
         let response = async_graphql::Response::from_errors(vec![error.clone()]);
-        return media.render(BatchResponse::Single(response));
+        return finish(media, BatchResponse::Single(response), access, &id);
     }
     let viewer = match bearer(headers) {
         Some(token) => match Viewer::from_token(&http.app, token).await {
             Ok(v) => v,
-            Err(e) => return media.render(error_response(e)),
+            Err(e) => return finish(media, error_response(e), access, &id),
         },
         None => None,
     };
-    let caller = (viewer.as_ref(), peer.ip());
+    access.member_id = viewer.as_ref().map(|v| v.member.id);
+    let caller = (viewer.as_ref(), client.0);
     let response = match batch {
         BatchRequest::Single(r) => {
             let prepared = prepared
@@ -326,21 +337,78 @@ async fn answer(
             BatchResponse::Batch(responses)
         }
     };
-    media.render(response)
+    finish(media, response, access, &id)
+}
+
+/// What the access line and the metrics say of `batch`: its first operation's name
+/// and type.
+fn describe(batch: &BatchRequest, prepared: &[Result<Prepared, ServerError>]) -> Access {
+    let asked = batch.iter().next().and_then(|r| r.operation_name.clone());
+    let prepared = prepared.first().and_then(|p| p.as_ref().ok());
+    // A document's only operation may go unnamed in the request (the parser keeps
+    // named operations in a map, even one).
+    let named = prepared.and_then(|p| match &p.doc.as_ref()?.operations {
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    });
+    let name = asked.or(named);
+    let kind = prepared.and_then(|p| operation_type(p, name.as_deref()));
+    Access {
+        operation_name: name,
+        operation_type: Some(kind.unwrap_or("unknown")),
+        member_id: None,
+    }
+}
+
+/// Writes `response` in `media`, after marking its internal errors with the request
+/// id (so that a user can quote it) and counting its errors.
+fn finish(media: Media, mut response: BatchResponse, access: Access, id: &RequestId) -> Response {
+    let responses: &mut [async_graphql::Response] = match &mut response {
+        BatchResponse::Single(single) => std::slice::from_mut(single),
+        BatchResponse::Batch(list) => list,
+    };
+    let errors = responses.iter_mut().flat_map(|r| r.errors.iter_mut());
+    for error in errors {
+        let code = error.extensions.as_ref().and_then(|e| match e.get("code") {
+            Some(async_graphql::Value::String(code)) => Some(code.clone()),
+            _ => None,
+        });
+        if code.as_deref() == Some("INTERNAL_SERVER_ERROR") {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("requestId", &*id.0);
+        }
+        if code.as_deref() == Some("QUERY_LIMIT_EXCEEDED") {
+            tracing::warn!(error = %error.message, "refused by a limit");
+            super::metrics::limit_refused("operation shape");
+        }
+        super::metrics::errors_answered(std::iter::once(code.as_deref()));
+    }
+    let mut answer = media.render(response);
+    answer.extensions_mut().insert(access);
+    answer
 }
 
 /// Whether the operation `name` of the prepared document is a query (unknown ones are
 /// left to the executor to report).
 fn is_query(prepared: &Prepared, name: Option<&str>) -> bool {
-    let Some(doc) = &prepared.doc else {
-        return true;
-    };
+    operation_type(prepared, name).is_none_or(|kind| kind == "query")
+}
+
+/// The type of the operation `name` of the prepared document, when there is one.
+fn operation_type(prepared: &Prepared, name: Option<&str>) -> Option<&'static str> {
+    let doc = prepared.doc.as_ref()?;
     let operation = match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
         (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_none_or(|op| op.node.ty == OperationType::Query)
+    }?;
+    Some(match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    })
 }
 
 /// Resolves persisted queries, then parses and measures every operation of `batch`

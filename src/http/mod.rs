@@ -1,9 +1,11 @@
 //! HTTP routes: `/graphql` (GET and POST), `GET /` (GraphiQL) and its assets,
-//! `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//! `GET /healthz`, `GET /readyz`; metrics are served on their own address ([`metrics`]).
 
 mod assets;
 mod endpoint;
 mod media;
+pub mod metrics;
+mod observe;
 mod persisted;
 
 use std::sync::Arc;
@@ -42,6 +44,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<HeaderValue>,
     /// Request headers browsers may send besides [`CORS_HEADERS`].
     pub cors_headers: Vec<HeaderName>,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpOptions {
@@ -55,6 +59,7 @@ impl Default for HttpOptions {
             graphiql: true,
             cors_origins: Vec::new(),
             cors_headers: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -76,9 +81,8 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
     };
     let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
     if options.graphiql {
         router = router
             .route("/", get(assets::graphiql))
@@ -92,7 +96,11 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
     } else {
         router.layer(cors(options))
     };
-    security_headers(router)
+    let trusted = Arc::new(observe::TrustedProxies(options.trusted_proxies.clone()));
+    security_headers(router).layer(axum::middleware::from_fn_with_state(
+        trusted,
+        observe::observe,
+    ))
 }
 
 /// Request headers a browser frontend commonly sends: content negotiation and
@@ -150,17 +158,9 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
-/// Counters in Prometheus' text format: SQL statements run and GraphQL requests served.
-async fn metrics(State(http): State<Http>) -> String {
-    let statements = http
-        .app
-        .statements
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let requests = http.app.requests.load(std::sync::atomic::Ordering::Relaxed);
-    format!(
-        "# TYPE roster_sql_statements_total counter\nroster_sql_statements_total {statements}\n\
-         # TYPE roster_graphql_requests_total counter\nroster_graphql_requests_total {requests}\n"
-    )
+/// `GET /healthz`: the process is up, and which version it runs.
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 async fn readyz(State(http): State<Http>) -> Response {

@@ -11,8 +11,12 @@ use serde_json::json;
 
 use crate::common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_roster");
-const VARS: [&str; 15] = [
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_roster");
+const VARS: [&str; 19] = [
+    "ROSTER_TRUSTED_PROXIES",
+    "ROSTER_METRICS_LISTEN",
+    "ROSTER_LOG_FORMAT",
+    "ROSTER_CORS_HEADERS",
     "DATABASE_URL",
     "ROSTER_LISTEN",
     "ROSTER_PUBLIC_URL",
@@ -56,6 +60,11 @@ fn bad_configuration_stops_with_exit_2_naming_the_variable() {
         ("ROSTER_MAX_DEPTH", "0"),
         ("ROSTER_MAX_BATCH", "-1"),
         ("ROSTER_REQUEST_TIMEOUT_SECS", "0"),
+        ("ROSTER_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("ROSTER_TRUSTED_PROXIES", "proxy.example.com"),
+        ("ROSTER_METRICS_LISTEN", "9090"),
+        ("ROSTER_LOG_FORMAT", "xml"),
+        ("ROSTER_CORS_HEADERS", "bad header"),
     ];
     let dir = std::env::temp_dir().join(format!("roster-cli-{}", std::process::id()));
     let db = format!("sqlite://{}/never.db", dir.display());

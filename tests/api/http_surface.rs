@@ -63,15 +63,15 @@ async fn fields_answer_in_selection_order(app: TestApp) {
 }
 
 async fn health_and_readiness_answer(app: TestApp) {
-    for path in ["/healthz", "/readyz", "/metrics"] {
-        let resp = app
-            .client
-            .get(format!("{}{path}", app.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{path}");
-    }
+    let get = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
+    let health = get("/healthz").await.unwrap();
+    assert_eq!(health.status(), 200);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    // Metrics are served on their own address only (ROSTER_METRICS_LISTEN).
+    assert_eq!(get("/metrics").await.unwrap().status(), 404);
 }
 
 async fn graphql_refuses_what_is_not_a_json_request(app: TestApp) {
@@ -155,8 +155,24 @@ async fn internal_errors_reach_clients_as_a_generic_message(app: TestApp) {
     })
     .unwrap();
     drop(conn);
-    let resp = app.gql(Some(&admin), "mutation { changePassword(currentPassword: \"admin-password-1\", newPassword: \"new-password-11\") { errors { code } } }", serde_json::json!({})).await;
+    let query = "mutation { changePassword(currentPassword: \"admin-password-1\", newPassword: \"new-password-11\") { errors { code } } }";
+    let answer = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&admin)
+        .header("x-request-id", "support-ticket-42")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "support-ticket-42");
+    let resp: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(error_code(&resp), "INTERNAL_SERVER_ERROR");
+    // The id a user can quote, to find the detail in the log.
+    assert_eq!(
+        resp["errors"][0]["extensions"]["requestId"],
+        "support-ticket-42"
+    );
     let message = resp["errors"][0]["message"].as_str().unwrap();
     assert!(
         !message.contains("settings") && !message.to_lowercase().contains("table"),

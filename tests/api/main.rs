@@ -19,6 +19,7 @@ mod invitations;
 mod layers;
 mod member_admin;
 mod members;
+mod operating;
 mod operations;
 mod roles;
 mod schema;
