@@ -12,13 +12,15 @@
   }
 
   var DEFAULT_QUERY = [
-    '# Welcome to Roster\'s GraphiQL.',
+    '# Welcome to Roster.',
     '#',
-    '# Sign in first: run SignIn with your email and password in Variables below.',
-    '# This page then sends your session token with every request from this tab',
-    '# (the Headers tab, if it sets Authorization, takes precedence). Run SignOut',
-    '# to end the session. Press Ctrl-Enter to run, Ctrl-Space to complete; the',
-    '# Docs button lists every type and field.',
+    '# Sign in first: put your email and password',
+    '# in Variables below, then run SignIn',
+    '# (Ctrl-Enter with the cursor in it).',
+    '# This tab then sends your session token with',
+    '# every request; an Authorization header set',
+    '# in the Headers tab takes precedence.',
+    '# Ctrl-Space completes; Docs lists every field.',
     '',
     'mutation SignIn($email: String!, $password: String!) {',
     '  login(email: $email, password: $password) {',
@@ -40,6 +42,8 @@
     '}',
     ''
   ].join('\n');
+
+  var SIGN_IN_VARIABLES = '{\n  "email": "admin@localhost",\n  "password": ""\n}\n';
 
   var endpoint = new URL('/graphql', window.location.href).href;
   // Roster has no @defer or @stream: plain responses, which the sign-in below reads.
@@ -81,7 +85,8 @@
   root.render(React.createElement(window.GraphiQL, {
     fetcher: fetcher,
     defaultQuery: DEFAULT_QUERY,
-    defaultVariables: '{\n  "email": "admin@example.com",\n  "password": ""\n}\n',
+    // The first tab's variables (the props named initial* are not read by 4.1).
+    variables: SIGN_IN_VARIABLES,
     defaultEditorToolsVisibility: true,
     shouldPersistHeaders: false
   }));

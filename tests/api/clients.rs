@@ -194,6 +194,8 @@ async fn graphiql_works_offline_in_chromium(app: TestApp) {
             .unwrap()
             .contains("mutation SignIn")
     );
+    let variables = report["defaultVariables"].as_str().unwrap_or_default();
+    assert!(variables.contains("\"admin@localhost\""), "{report}");
     assert_eq!(report["docsListMembers"], true);
     assert!(
         report["completion"].as_str().unwrap().contains("members"),

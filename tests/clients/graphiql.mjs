@@ -36,6 +36,7 @@ try {
   const query = editor('.graphiql-query-editor');
   const variables = editor('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
   out.defaultQuery = await page.evaluate(`${query}.getValue()`);
+  out.defaultVariables = await page.evaluate(`${variables}.getValue()`);
 
   // The docs explorer lists Query's fields.
   await page.getByRole('button', { name: /documentation explorer/i }).first().click();
