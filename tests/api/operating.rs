@@ -18,6 +18,9 @@ on_both_databases_raw!(
 );
 on_both_backends!(a_trusted_proxy_names_the_client_and_a_spoofed_header_changes_nothing,);
 
+/// A sample's labels, as a scrape is searched by them.
+type Labels<'a> = &'a [(&'a str, &'a str)];
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -225,7 +228,7 @@ async fn metrics_are_served_apart_and_parse(db: TestDb) {
             })
             .sum()
     };
-    let at_least: &[(&str, &[(&str, &str)], f64)] = &[
+    let at_least: &[(&str, Labels, f64)] = &[
         ("roster_signins_total", &[("outcome", "ok")], 1.0),
         (
             "roster_signins_total",
