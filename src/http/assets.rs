@@ -1,6 +1,7 @@
-//! Browser assets embedded in the binary (no CDN, nothing fetched at run time), each
-//! served under a path holding its content hash so browsers may keep it for good, and
-//! the GraphiQL page that uses them.
+//! Browser assets embedded in the binary (no CDN, nothing fetched at run time), served
+//! under a path holding the content hash of their folder (so that ES modules of one
+//! folder import each other by relative paths) and kept by browsers for good; the
+//! GraphiQL page and the public pages behind Roster's links.
 
 use std::sync::LazyLock;
 
@@ -11,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 /// One embedded file.
 pub struct Asset {
+    /// Its folder under `assets/`; files of one folder share a path.
+    pub dir: &'static str,
     pub name: &'static str,
     pub bytes: &'static [u8],
     content_type: &'static str,
@@ -19,6 +22,7 @@ pub struct Asset {
 macro_rules! asset {
     ($dir:literal, $name:literal, $type:expr) => {
         Asset {
+            dir: $dir,
             name: $name,
             bytes: include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -34,6 +38,7 @@ macro_rules! asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const GRAPHQL: &str = "application/graphql; charset=utf-8";
 
 /// Every embedded file. Those under `vendor/` are listed with their versions,
 /// licences and checksums in `assets/vendor/manifest.json`.
@@ -44,15 +49,32 @@ pub static ASSETS: &[Asset] = &[
     asset!("vendor", "graphiql.min.css", CSS),
     asset!("graphiql", "graphiql.js", JS),
     asset!("graphiql", "graphiql.css", CSS),
+    asset!("console", "console.css", CSS),
+    asset!("console", "api.js", JS),
+    asset!("console", "dom.js", JS),
+    asset!("console", "public.js", JS),
+    Asset {
+        dir: "console",
+        name: "operations.graphql",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/operations.graphql")),
+        content_type: GRAPHQL,
+    },
 ];
 
-/// The short content hash naming each asset's path, computed once.
+/// The short content hash of each asset's folder (all its files), computed once.
 static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
         .map(|asset| {
-            let digest = Sha256::digest(asset.bytes);
-            digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+            let mut digest = Sha256::new();
+            for file in ASSETS.iter().filter(|other| other.dir == asset.dir) {
+                digest.update(file.name.as_bytes());
+                digest.update(file.bytes);
+            }
+            digest.finalize()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
         })
         .collect()
 });
@@ -99,16 +121,45 @@ fn graphiql_policy(nonce: &str) -> String {
     )
 }
 
-/// The page with its assets' paths in place (the nonce is set per response).
-static GRAPHIQL_PAGE: LazyLock<String> = LazyLock::new(|| {
-    let template = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/assets/graphiql/index.html"
-    ));
+/// `template` with each `{{file}}` replaced by that asset's path.
+fn fill(template: &str) -> String {
     ASSETS.iter().fold(template.to_owned(), |page, asset| {
         page.replace(&format!("{{{{{}}}}}", asset.name), &path_of(asset.name))
     })
+}
+
+/// The page with its assets' paths in place (the nonce is set per response).
+static GRAPHIQL_PAGE: LazyLock<String> = LazyLock::new(|| {
+    fill(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/graphiql/index.html"
+    )))
 });
+
+/// The pages behind Roster's links: one shell, its module reads the path.
+static PUBLIC_PAGE: LazyLock<String> = LazyLock::new(|| {
+    fill(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/console/public.html"
+    )))
+});
+
+/// The public pages' policy: Roster's own scripts, styles and API, nothing inline.
+const PUBLIC_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// `GET /invite/{token}` and `GET /reset-password/{token}`. The token stays in the
+/// address bar only: the page reads it from there, and no-referrer keeps it from
+/// leaving with any request.
+pub async fn public_page() -> Response {
+    let mut response = axum::response::Html(PUBLIC_PAGE.as_str()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PUBLIC_POLICY),
+    );
+    response
+}
 
 /// `GET /`: GraphiQL.
 pub async fn graphiql() -> Response {
@@ -132,7 +183,7 @@ mod tests {
     fn the_page_names_every_asset_by_its_path() {
         let unfilled = GRAPHIQL_PAGE.replace("{{nonce}}", "");
         assert!(!unfilled.contains("{{"), "{}", *GRAPHIQL_PAGE);
-        for asset in ASSETS {
+        for asset in ASSETS.iter().filter(|a| a.dir != "console") {
             assert!(
                 GRAPHIQL_PAGE.contains(&path_of(asset.name)),
                 "{}",

@@ -82,11 +82,12 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/invite/{token}", get(assets::public_page))
+        .route("/reset-password/{token}", get(assets::public_page))
+        .route("/assets/{hash}/{name}", get(assets::serve));
     if options.graphiql {
-        router = router
-            .route("/", get(assets::graphiql))
-            .route("/assets/{hash}/{name}", get(assets::serve));
+        router = router.route("/", get(assets::graphiql));
     }
     let router = router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

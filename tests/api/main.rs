@@ -21,6 +21,7 @@ mod member_admin;
 mod members;
 mod operating;
 mod operations;
+mod pages;
 mod roles;
 mod schema;
 mod signin;

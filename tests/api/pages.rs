@@ -1,0 +1,259 @@
+//! The pages behind Roster's links, in real headless Chromium driven through WebDriver
+//! (chromedriver): an invitee signs up through `/invite/<token>`, a member sets a new
+//! password through `/reset-password/<token>`, used links say so, field errors stand
+//! at their fields, no request leaves for another origin. Screenshots of each screen
+//! go to `target/screenshots/` for a reviewer.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them the tests say so and
+//! pass, unless `ROSTER_REQUIRE_CLIENTS=1` (CI), where they fail.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    an_invitee_signs_up_through_the_link_once,
+    a_reset_link_sets_a_new_password_once,
+);
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver of this test's own, stopped when dropped.
+struct Driver {
+    process: Child,
+    client: Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A browser, or `None` (said on stderr) where Chromium is not installed.
+async fn browser() -> Option<Driver> {
+    let chromium = std::env::var("ROSTER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !PathBuf::from(CHROMEDRIVER).exists() || !PathBuf::from(&chromium).exists() {
+        let required = std::env::var("ROSTER_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "ROSTER_REQUIRE_CLIENTS=1 but chromium or chromedriver is missing"
+        );
+        eprintln!("skipped: no browser (apt-get install chromium chromium-driver)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let process = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1280,800"],
+        }
+    });
+    let capabilities: serde_json::Map<String, Value> = capabilities.as_object().unwrap().clone();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        let built = ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await;
+        if let Ok(client) = built {
+            return Some(Driver { process, client });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut process = process;
+    let _ = process.kill();
+    let _ = process.wait();
+    panic!("chromedriver did not start");
+}
+
+/// Saves a screenshot of the current screen as `target/screenshots/<name>.png`.
+async fn screenshot(client: &Client, name: &str) {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The text of the first element matching `css` once `wanted` accepts it (the page
+/// re-renders as answers arrive, so a found element may be replaced: look again).
+async fn text_when(client: &Client, css: &str, wanted: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if wanted(&text) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed what was awaited; last: {last:?}");
+}
+
+async fn text_is(client: &Client, css: &str, expected: &str) {
+    text_when(client, css, |t| t == expected).await;
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let input = client.find(Locator::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+/// Every resource the page loaded came from `base`.
+async fn only_own_origin(client: &Client, base: &str) {
+    let loaded: Value = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let foreign: Vec<&Value> = loaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|url| !url.as_str().unwrap().starts_with(base))
+        .collect();
+    assert!(foreign.is_empty(), "requests to other origins: {foreign:?}");
+}
+
+/// The path of a link Roster handed out, on this test server.
+fn on_server(app: &TestApp, link: &str) -> String {
+    let path = link
+        .find("/invite/")
+        .or_else(|| link.find("/reset-password/"))
+        .unwrap();
+    format!("{}{}", app.base, &link[path..])
+}
+
+async fn an_invitee_signs_up_through_the_link_once(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let role = app
+        .create_role(&admin, "Developer", &["MEMBERS_VIEW"])
+        .await;
+    let (_, secret) = app.invite(&admin, &role, Some("dev@example.com")).await;
+    let link = format!("{}/invite/{secret}", app.base);
+    browser.goto(&link).await.unwrap();
+    text_is(browser, "#offered-role", "Developer").await;
+    screenshot(browser, &format!("invite-{:?}-1-offer", app.backend)).await;
+    only_own_origin(browser, &app.base).await;
+    // The bound email is shown, not editable; a short password is refused at its field.
+    let email = browser.find(Locator::Css("#field-email")).await.unwrap();
+    assert_eq!(
+        email.prop("value").await.unwrap().as_deref(),
+        Some("dev@example.com")
+    );
+    fill(browser, "#field-name", "Dana Developer").await;
+    fill(browser, "#field-password", "short").await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = text_when(browser, "#field-password-error", |t| !t.is_empty()).await;
+    assert!(error.contains("10"), "{error}");
+    screenshot(browser, &format!("invite-{:?}-2-field-error", app.backend)).await;
+    fill(browser, "#field-password", "developer-password-1").await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "h1", "Welcome, Dana Developer").await;
+    screenshot(browser, &format!("invite-{:?}-3-welcome", app.backend)).await;
+    // Signed in: the page kept the session, and the account signs in with its password.
+    let token: Value = browser
+        .execute("return sessionStorage.getItem('roster.session')", vec![])
+        .await
+        .unwrap();
+    let me = app
+        .ok(token.as_str(), "{ me { email role { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        me["me"],
+        json!({ "email": "dev@example.com", "role": { "name": "Developer" } })
+    );
+    app.login("dev@example.com", "developer-password-1").await;
+    // The link worked once.
+    browser.goto(&link).await.unwrap();
+    text_is(browser, "h1", "This invitation link cannot be used").await;
+    screenshot(browser, &format!("invite-{:?}-4-used", app.backend)).await;
+    driver.client.clone().close().await.ok();
+}
+
+async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Support", &[]).await;
+    let (member, _) = app.member_with("sam@example.com", &role).await;
+    let reset = app
+        .ok(
+            Some(&admin),
+            "mutation($id: ID!) { resetPassword(memberId: $id, mode: RESET_LINK) { resetLink errors { code } } }",
+            json!({ "id": member.to_string() }),
+        )
+        .await;
+    let link = on_server(&app, reset["resetPassword"]["resetLink"].as_str().unwrap());
+    browser.goto(&link).await.unwrap();
+    text_is(browser, "h1", "Choose a new password").await;
+    fill(browser, "#field-newPassword", "sam-new-password-1").await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_when(browser, "h1", |t| t.starts_with("Welcome")).await;
+    screenshot(browser, &format!("reset-{:?}-1-done", app.backend)).await;
+    only_own_origin(browser, &app.base).await;
+    app.login("sam@example.com", "sam-new-password-1").await;
+    // The link worked once.
+    browser.goto(&link).await.unwrap();
+    fill(browser, "#field-newPassword", "sam-other-password-1").await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "h1", "This reset link cannot be used").await;
+    screenshot(browser, &format!("reset-{:?}-2-used", app.backend)).await;
+    driver.client.clone().close().await.ok();
+}
