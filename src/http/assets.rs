@@ -53,6 +53,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "api.js", JS),
     asset!("console", "dom.js", JS),
     asset!("console", "public.js", JS),
+    asset!("console", "admin.js", JS),
     Asset {
         dir: "console",
         name: "operations.graphql",
@@ -144,6 +145,19 @@ static PUBLIC_PAGE: LazyLock<String> = LazyLock::new(|| {
     )))
 });
 
+/// The console at `/admin`: one shell, its module reads the path.
+static ADMIN_PAGE: LazyLock<String> = LazyLock::new(|| {
+    fill(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/console/admin.html"
+    )))
+});
+
+/// `GET /admin` and every path below it: the console.
+pub async fn admin_page() -> Response {
+    with_policy(ADMIN_PAGE.as_str())
+}
+
 /// The public pages' policy: Roster's own scripts, styles and API, nothing inline.
 const PUBLIC_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
@@ -153,7 +167,12 @@ const PUBLIC_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 's
 /// address bar only: the page reads it from there, and no-referrer keeps it from
 /// leaving with any request.
 pub async fn public_page() -> Response {
-    let mut response = axum::response::Html(PUBLIC_PAGE.as_str()).into_response();
+    with_policy(PUBLIC_PAGE.as_str())
+}
+
+/// `page` under [`PUBLIC_POLICY`].
+fn with_policy(page: &'static str) -> Response {
+    let mut response = axum::response::Html(page).into_response();
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PUBLIC_POLICY),

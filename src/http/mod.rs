@@ -83,6 +83,8 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
         .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/admin", get(assets::admin_page))
+        .route("/admin/{*screen}", get(assets::admin_page))
         .route("/invite/{token}", get(assets::public_page))
         .route("/reset-password/{token}", get(assets::public_page))
         .route("/assets/{hash}/{name}", get(assets::serve));

@@ -20,6 +20,8 @@ use crate::on_both_databases;
 on_both_databases!(
     an_invitee_signs_up_through_the_link_once,
     a_reset_link_sets_a_new_password_once,
+    the_console_signs_in_and_lists_members_by_filter_and_page,
+    a_reset_member_is_made_to_change_the_password_in_the_console,
 );
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -255,5 +257,156 @@ async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
         .unwrap();
     text_is(browser, "h1", "This reset link cannot be used").await;
     screenshot(browser, &format!("reset-{:?}-2-used", app.backend)).await;
+    driver.client.clone().close().await.ok();
+}
+
+async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
+    browser.goto(&format!("{}/admin", app.base)).await.unwrap();
+    text_is(browser, "h1", "Sign in").await;
+    fill(browser, "#field-email", email).await;
+    fill(browser, "#field-password", password).await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn rows(browser: &Client) -> usize {
+    let found = browser
+        .find_all(Locator::Css("#members tbody tr[data-member-id]"))
+        .await;
+    found.map_or(0, |rows| rows.len())
+}
+
+async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Reviewer", &["MEMBERS_VIEW"]).await;
+    let people: Vec<(String, String, String)> = (0..22)
+        .map(|i| {
+            (
+                format!("dev{i:02}@example.com"),
+                format!("Developer {i:02}"),
+                role.clone(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = people
+        .iter()
+        .map(|(e, n, r)| (e.as_str(), n.as_str(), r.as_str()))
+        .collect();
+    app.add_members(&refs, None).await;
+    sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    text_is(browser, "h1", "Member Management").await;
+    text_is(browser, "#member-total", "23 members").await;
+    assert_eq!(rows(browser).await, 20, "a page of 20");
+    screenshot(browser, &format!("console-{:?}-1-members", app.backend)).await;
+    only_own_origin(browser, &app.base).await;
+    // Next and back by cursor.
+    browser
+        .find(Locator::Css("#page-next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_when(browser, "#members tbody", |t| !t.contains("Developer 21")).await;
+    assert_eq!(rows(browser).await, 3);
+    browser
+        .find(Locator::Css("#page-previous"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_when(browser, "#members tbody", |t| t.contains("Developer 21")).await;
+    // Search, then the role filter.
+    fill(browser, "#member-search", "dev07").await;
+    text_is(browser, "#member-total", "1 member").await;
+    fill(browser, "#member-search", "").await;
+    text_is(browser, "#member-total", "23 members").await;
+    let option = format!("#member-role option[value='{role}']");
+    browser
+        .find(Locator::Css(&option))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "#member-total", "22 members").await;
+    screenshot(browser, &format!("console-{:?}-2-filtered", app.backend)).await;
+    // Sign out: the console forgets the session.
+    browser
+        .find(Locator::Css("button.link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "h1", "Sign in").await;
+    let kept: Value = browser
+        .execute("return sessionStorage.getItem('roster.session')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(kept, Value::Null);
+    driver.client.clone().close().await.ok();
+}
+
+async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let (member, _) = app.member_with("vic@example.com", &role).await;
+    let reset = app
+        .ok(
+            Some(&admin),
+            "mutation($id: ID!) { resetPassword(memberId: $id, mode: TEMPORARY_PASSWORD) { temporaryPassword errors { code } } }",
+            json!({ "id": member.to_string() }),
+        )
+        .await;
+    let temporary = reset["resetPassword"]["temporaryPassword"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sign_in(browser, &app, "vic@example.com", "wrong-password-1").await;
+    let problem = text_when(browser, "form .form-error", |t| !t.is_empty()).await;
+    assert!(
+        problem.to_lowercase().contains("email or password"),
+        "{problem}"
+    );
+    fill(browser, "#field-password", &temporary).await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "h1", "Change password").await;
+    screenshot(
+        browser,
+        &format!("console-{:?}-3-change-password", app.backend),
+    )
+    .await;
+    fill(browser, "#field-currentPassword", &temporary).await;
+    fill(browser, "#field-newPassword", "vic-own-password-1").await;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "h1", "Member Management").await;
+    app.login("vic@example.com", "vic-own-password-1").await;
     driver.client.clone().close().await.ok();
 }
