@@ -71,6 +71,9 @@ struct Cost {
     introspection_depth: usize,
     /// Most list-of-types fields nested below the set (only introspection has them).
     type_lists: usize,
+    /// Levels of sets and spreads below the set, fragments followed: the nesting a
+    /// full walk would reach, known even where a fragment's cost was remembered.
+    nests: usize,
 }
 
 /// Introspection's fields that answer a list of types or fields.
@@ -86,6 +89,7 @@ impl Cost {
         self.spreads = self.spreads.saturating_add(inner.spreads);
         self.introspection_depth = self.introspection_depth.max(inner.introspection_depth);
         self.type_lists = self.type_lists.max(inner.type_lists);
+        self.nests = self.nests.max(inner.nests.saturating_add(1));
     }
 }
 
@@ -131,6 +135,7 @@ impl Walk<'_> {
                         .saturating_add(usize::from(field.node.alias.is_some()));
                     cost.fields = cost.fields.saturating_add(inner.fields).saturating_add(1);
                     cost.spreads = cost.spreads.saturating_add(inner.spreads);
+                    cost.nests = cost.nests.max(inner.nests.saturating_add(1));
                 }
                 Selection::InlineFragment(fragment) => {
                     cost.include(self.set(&fragment.node.selection_set.node, nesting + 1)?);
@@ -141,6 +146,11 @@ impl Walk<'_> {
                     cost.include(self.fragment(name, nesting + 1)?);
                 }
             }
+        }
+        // The same answer whichever fragment was walked first: a remembered cost still
+        // tells how deep its fragment nests.
+        if nesting.saturating_add(cost.nests) > MAX_NESTING {
+            return Err(TooDeep);
         }
         Ok(cost)
     }
@@ -266,7 +276,12 @@ impl QueryLimits {
             fragments: &doc.fragments,
             costs: Costs::new(),
         };
-        for (name, fragment) in &doc.fragments {
+        // Every fragment and operation is measured before any limit is applied, in
+        // name order: the error is the same whatever order the parser kept them in.
+        let mut fragments: Vec<_> = doc.fragments.iter().collect();
+        fragments.sort_by(|a, b| a.0.cmp(b.0));
+        let mut measured = Vec::new();
+        for (name, fragment) in fragments {
             let mut cost = walk.fragment(name, 1).map_err(|TooDeep| too_deep())?;
             // A fragment on an introspection type is only spread below `__schema` or
             // `__type`, where its depth counts against the introspection bound.
@@ -274,12 +289,17 @@ impl QueryLimits {
                 cost.introspection_depth = cost.introspection_depth.max(cost.depth);
                 cost.depth = 0;
             }
-            self.within(cost, false)?;
+            measured.push((cost, false));
         }
-        for (_, operation) in doc.operations.iter() {
+        let mut operations: Vec<_> = doc.operations.iter().collect();
+        operations.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, operation) in operations {
             let root = &operation.node.selection_set.node;
             let cost = walk.set(root, 1).map_err(|TooDeep| too_deep())?;
-            self.within(cost, true)?;
+            measured.push((cost, true));
+        }
+        for (cost, operation) in measured {
+            self.within(cost, operation)?;
         }
         Ok(())
     }

@@ -204,6 +204,14 @@ async fn fragment_graphs_cost_their_length_not_their_expansion(db: TestDb) {
     let fields = doubling_fragments(40).replace("...Nowhere", "__typename");
     let (_, resp) = post_raw(&server.base, &json!({ "query": fields })).await;
     assert_eq!(limit_of(&resp), "field count", "{resp}");
+    // Past 64 levels of sets and spreads the nesting is refused, whichever fragment the
+    // check happens to walk first (fragments are kept in a hash map, and a fragment's
+    // cost is remembered once walked).
+    for _ in 0..8 {
+        let deep = doubling_fragments(70).replace("...Nowhere", "__typename");
+        let (_, resp) = post_raw(&server.base, &json!({ "query": deep })).await;
+        assert_eq!(limit_of(&resp), "nesting", "{resp}");
+    }
     // A long chain of fragments, used or not, nests as deep as it is long.
     let chain: String = (0..3_000)
         .map(|i| format!("fragment C{i} on Query {{ ...C{} }}\n", i + 1))
