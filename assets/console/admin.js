@@ -93,6 +93,82 @@ function header(me, current) {
 
 const formatDate = (value) => (value ? new Date(value).toLocaleString() : '—');
 
+/** A modal dialog (the native one: focus stays inside, Escape closes it). */
+function dialog(title, ...content) {
+  const node = el('dialog', { 'aria-labelledby': 'dialog-title' },
+    el('h2', { id: 'dialog-title' }, title), ...content);
+  node.addEventListener('close', () => node.remove());
+  document.body.append(node);
+  node.showModal();
+  return node;
+}
+
+const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
+
+/** The Add Member dialog: Invite Developer with a validity and a role. */
+function addMember(roles, onDone) {
+  const validity = el('fieldset', { id: 'link-validity' },
+    el('legend', {}, 'Link Validity Period'),
+    VALIDITY.map(([value, label], i) => el('label', { class: 'choice' },
+      el('input', { type: 'radio', name: 'validity', value, checked: i === 1 }), label)));
+  const role = field('roleId', 'Permission Setting');
+  const select = el('select', { id: 'field-roleId', name: 'roleId', 'aria-describedby': 'field-roleId-error' },
+    roles.map((r) => el('option', { value: r.id }, r.name)));
+  role.input.replaceWith(select);
+  role.input = select;
+  const email = field('email', 'Email', { type: 'email', autocomplete: 'off' }, ' (optional: only this address can accept)');
+  const fields = { roleId: role, email };
+  const problem = el('p', { class: 'form-error', role: 'alert' });
+  const confirm = el('button', { type: 'submit' }, 'Confirm');
+  const cancel = el('button', { type: 'button', class: 'secondary', onclick: () => node.close() }, 'Cancel');
+  const formNode = el('form', { novalidate: true },
+    el('h3', {}, 'Invite Developer'), validity, role.node, email.node, problem,
+    el('div', { class: 'actions' }, cancel, confirm));
+  const node = dialog('Add Member', formNode);
+  formNode.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    confirm.disabled = true;
+    try {
+      const chosen = formNode.querySelector('input[name="validity"]:checked').value;
+      const { invite } = await call('InviteDeveloper', {
+        roleId: select.value, validity: chosen, email: email.input.value.trim() || null,
+      });
+      showErrors(fields, problem, invite.errors);
+      if (invite.link) {
+        showLink(node, invite);
+        onDone();
+      }
+    } catch (error) {
+      problem.textContent = message(error);
+    } finally {
+      confirm.disabled = false;
+    }
+  });
+  select.focus();
+}
+
+/** The generated link, shown once, with its expiry and a Copy Link button. */
+function showLink(node, invite) {
+  const link = el('input', { id: 'invite-link', readonly: true, value: invite.link, 'aria-label': 'Invitation link' });
+  const copied = el('span', { class: 'hint', id: 'copy-status', role: 'status' });
+  const copy = el('button', { type: 'button', id: 'copy-link', onclick: async () => {
+    link.select();
+    try {
+      await navigator.clipboard.writeText(invite.link);
+      copied.textContent = 'Copied.';
+    } catch {
+      copied.textContent = 'Selected: press Ctrl+C to copy.';
+    }
+  } }, 'Copy Link');
+  show(node,
+    el('h2', { id: 'dialog-title' }, 'Invitation link'),
+    el('p', {}, `For the role ${invite.invitation.role.name}, valid until ${formatDate(invite.invitation.expiresAt)}.`),
+    el('p', { class: 'warning' }, 'This link is shown only once: copy it now and send it to the developer.'),
+    link, el('div', { class: 'actions' }, copied, copy,
+      el('button', { type: 'button', class: 'secondary', onclick: () => node.close() }, 'Done')));
+  copy.focus();
+}
+
 /** Member Management: the table, its filters and its pages. */
 async function members(me) {
   document.title = 'Member Management · Roster';
@@ -106,8 +182,13 @@ async function members(me) {
   const previous = el('button', { type: 'button', class: 'secondary', id: 'page-previous' }, 'Previous');
   const next = el('button', { type: 'button', class: 'secondary', id: 'page-next' }, 'Next');
   const problem = el('p', { class: 'form-error', role: 'alert' });
+  const can = (permission) => me.role.permissions.includes(permission);
+  let roles = [];
+  const add = can('MEMBERS_INVITE')
+    ? el('button', { type: 'button', id: 'add-member', onclick: () => addMember(roles, load) }, '+ Add Member')
+    : null;
   show(app, el('section', { class: 'screen' },
-    el('h1', {}, 'Member Management'),
+    el('div', { class: 'title' }, el('h1', {}, 'Member Management'), add),
     el('div', { class: 'toolbar' },
       el('label', { class: 'grow' }, 'Search', search),
       el('label', {}, 'Status', status),
@@ -129,6 +210,7 @@ async function members(me) {
     try {
       const data = await call('MemberList', { first: 20, after, filter });
       problem.textContent = '';
+      roles = data.roles;
       if (!rolesShown) {
         rolesShown = true;
         role.append(...data.roles.map((r) => el('option', { value: r.id }, r.name)));

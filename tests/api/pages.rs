@@ -22,6 +22,7 @@ on_both_databases!(
     a_reset_link_sets_a_new_password_once,
     the_console_signs_in_and_lists_members_by_filter_and_page,
     a_reset_member_is_made_to_change_the_password_in_the_console,
+    an_administrator_invites_through_the_add_member_dialog,
 );
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -409,4 +410,98 @@ async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestA
     text_is(browser, "h1", "Member Management").await;
     app.login("vic@example.com", "vic-own-password-1").await;
     driver.client.clone().close().await.ok();
+}
+
+async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
+    let (Some(admin_side), Some(invitee_side)) = (browser().await, browser().await) else {
+        return;
+    };
+    let (browser, invitee) = (&admin_side.client, &invitee_side.client);
+    let admin = app.admin().await;
+    let role = app
+        .create_role(&admin, "Developer", &["MEMBERS_VIEW"])
+        .await;
+    sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    text_is(browser, "h1", "Member Management").await;
+    browser
+        .find(Locator::Css("#add-member"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "#dialog-title", "Add Member").await;
+    browser
+        .find(Locator::Css("input[value=THIRTY_DAYS]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let option = format!("#field-roleId option[value='{role}']");
+    browser
+        .find(Locator::Css(&option))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(browser, &format!("console-{:?}-4-add-member", app.backend)).await;
+    browser
+        .find(Locator::Css("dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(browser, "#dialog-title", "Invitation link").await;
+    let link = browser.find(Locator::Css("#invite-link")).await.unwrap();
+    let link = link.prop("value").await.unwrap().unwrap();
+    browser
+        .find(Locator::Css("#copy-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_when(browser, "#copy-status", |t| !t.is_empty()).await;
+    screenshot(browser, &format!("console-{:?}-5-link", app.backend)).await;
+    // Another browser opens the link and signs up.
+    let secret = link.rsplit('/').next().unwrap();
+    invitee
+        .goto(&format!("{}/invite/{secret}", app.base))
+        .await
+        .unwrap();
+    text_is(invitee, "#offered-role", "Developer").await;
+    fill(invitee, "#field-email", "newcomer@example.com").await;
+    fill(invitee, "#field-name", "Nia Newcomer").await;
+    fill(invitee, "#field-password", "newcomer-password-1").await;
+    invitee
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_is(invitee, "h1", "Welcome, Nia Newcomer").await;
+    // The administrator sees the new member in the list.
+    browser
+        .goto(&format!("{}/admin/members", app.base))
+        .await
+        .unwrap();
+    text_when(browser, "#members tbody", |t| t.contains("Nia Newcomer")).await;
+    // A member who may not invite sees no + Add Member.
+    browser
+        .find(Locator::Css("button.link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    sign_in(browser, &app, "newcomer@example.com", "newcomer-password-1").await;
+    text_is(browser, "h1", "Member Management").await;
+    let add = browser.find(Locator::Css("#add-member")).await;
+    assert!(add.is_err(), "no + Add Member without MEMBERS_INVITE");
+    admin_side.client.clone().close().await.ok();
+    invitee_side.client.clone().close().await.ok();
 }
