@@ -77,7 +77,7 @@ impl Media {
         };
         let body = body.unwrap_or_else(|e| {
             tracing::error!(error = %e, "a response could not be serialized");
-            br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+            br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#
                 .to_vec()
         });
         let mut answer = (status, body).into_response();
@@ -95,8 +95,10 @@ impl Media {
             return StatusCode::OK;
         }
         match first_code(response) {
-            Some("INTERNAL") => StatusCode::INTERNAL_SERVER_ERROR,
-            Some("SERVER_BUSY" | "REQUEST_TIMEOUT") => StatusCode::SERVICE_UNAVAILABLE,
+            Some("INTERNAL_SERVER_ERROR") => StatusCode::INTERNAL_SERVER_ERROR,
+            Some("SERVICE_UNAVAILABLE" | "SERVER_BUSY" | "REQUEST_TIMEOUT") => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             // Apollo's persisted-query link retries with the query on this answer, and
             // gives persisted queries up for good on a 4xx.
             Some("PERSISTED_QUERY_NOT_FOUND") => StatusCode::OK,
@@ -216,6 +218,33 @@ fn retry_after(response: &BatchResponse) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request error carrying `code`, as Roster's error mapping writes it.
+    fn failed_with(code: &str) -> GqlResponse {
+        let mut error = async_graphql::ServerError::new("failed", None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", code);
+        error.extensions = Some(extensions);
+        GqlResponse::from_errors(vec![error])
+    }
+
+    #[test]
+    fn request_errors_answer_the_status_their_code_names() {
+        let status = |code: &str| Media::GraphqlResponse.request_error_status(&failed_with(code));
+        assert_eq!(
+            status("INTERNAL_SERVER_ERROR"),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status("SERVICE_UNAVAILABLE"),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status("SERVER_BUSY"), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status("QUERY_LIMIT_EXCEEDED"), StatusCode::BAD_REQUEST);
+        assert_eq!(status("PERSISTED_QUERY_NOT_FOUND"), StatusCode::OK);
+        let json = Media::Json.request_error_status(&failed_with("INTERNAL_SERVER_ERROR"));
+        assert_eq!(json, StatusCode::OK);
+    }
 
     fn accepting(accept: &str) -> Option<Media> {
         let mut headers = HeaderMap::new();
