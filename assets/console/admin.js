@@ -1,7 +1,8 @@
 // The Member Management console at /admin. It talks to Roster only through
 // POST /graphql with the documents of operations/, like any frontend would.
-import { call, session, ApiError } from './api.js';
+import { call, session } from './api.js';
 import { el, field, show, showErrors } from './dom.js';
+import { form, message } from './forms.js';
 
 const app = document.getElementById('app');
 const bar = document.getElementById('bar');
@@ -9,31 +10,6 @@ const bar = document.getElementById('bar');
 const SCREENS = [
   ['members', 'Member Management'],
 ];
-
-function message(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong. Try again.';
-}
-
-/** A form whose submit runs `submit(values)` (returning UserErrors) with its button
- * disabled meanwhile; what was typed stays when the request fails. */
-function form(fields, label, submit) {
-  const problem = el('p', { class: 'form-error', role: 'alert' });
-  const button = el('button', { type: 'submit' }, label);
-  const node = el('form', { novalidate: true }, Object.values(fields).map((f) => f.node), problem, button);
-  node.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    button.disabled = true;
-    try {
-      const values = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.input.value]));
-      showErrors(fields, problem, (await submit(values)) ?? []);
-    } catch (error) {
-      problem.textContent = message(error);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return node;
-}
 
 function signIn(reason) {
   document.title = 'Sign in · Roster';

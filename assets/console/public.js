@@ -1,7 +1,8 @@
 // The pages behind Roster's links: /invite/<token> (sign up through an invitation)
 // and /reset-password/<token> (choose a new password). Public: no session needed.
-import { call, session, ApiError } from './api.js';
-import { el, field, show, showErrors } from './dom.js';
+import { call, session } from './api.js';
+import { el, field, show } from './dom.js';
+import { form, message } from './forms.js';
 
 const app = document.getElementById('app');
 const [, page, token] = window.location.pathname.split('/');
@@ -15,29 +16,7 @@ function unusable(title, why) {
 }
 
 function failure(error) {
-  const message = error instanceof ApiError ? error.message : 'Something went wrong. Try again.';
-  show(app, el('h1', {}, 'Something went wrong'), el('p', { class: 'form-error', role: 'alert' }, message));
-}
-
-/** A form whose submit runs `submit(values)` with its button disabled meanwhile. */
-function form(fields, label, submit) {
-  const problem = el('p', { class: 'form-error', role: 'alert' });
-  const button = el('button', { type: 'submit' }, label);
-  const node = el('form', { novalidate: true }, Object.values(fields).map((f) => f.node), problem, button);
-  node.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    button.disabled = true;
-    try {
-      const values = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.input.value]));
-      const errors = await submit(values);
-      showErrors(fields, problem, errors ?? []);
-    } catch (error) {
-      problem.textContent = error instanceof ApiError ? error.message : 'Something went wrong. Try again.';
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return node;
+  show(app, el('h1', {}, 'Something went wrong'), el('p', { class: 'form-error', role: 'alert' }, message(error)));
 }
 
 function welcome(member, what) {

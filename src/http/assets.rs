@@ -52,6 +52,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "console.css", CSS),
     asset!("console", "api.js", JS),
     asset!("console", "dom.js", JS),
+    asset!("console", "forms.js", JS),
     asset!("console", "public.js", JS),
     asset!("console", "admin.js", JS),
     Asset {

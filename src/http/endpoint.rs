@@ -383,7 +383,7 @@ fn finish(media: Media, mut response: BatchResponse, access: Access, id: &Reques
             tracing::warn!(error = %error.message, "refused by a limit");
             super::metrics::limit_refused("operation shape");
         }
-        super::metrics::errors_answered(std::iter::once(code.as_deref()));
+        super::metrics::error_answered(code.as_deref());
     }
     let mut answer = media.render(response);
     answer.extensions_mut().insert(access);

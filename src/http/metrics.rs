@@ -211,15 +211,13 @@ fn bounded_name(name: Option<&str>) -> String {
     "other".to_owned()
 }
 
-/// Counts the errors of an answer by code.
-pub fn errors_answered<'a>(codes: impl Iterator<Item = Option<&'a str>>) {
+/// Counts one error answered, by its code (`REQUEST_ERROR` when it has none).
+pub fn error_answered(code: Option<&str>) {
     if !INSTALLED.load(Ordering::Relaxed) {
         return;
     }
-    for code in codes {
-        let code = code.unwrap_or("REQUEST_ERROR").to_owned();
-        counter!("roster_graphql_errors_total", "code" => code).increment(1);
-    }
+    let code = code.unwrap_or("REQUEST_ERROR").to_owned();
+    counter!("roster_graphql_errors_total", "code" => code).increment(1);
 }
 
 /// Counts a request refused by a limit.

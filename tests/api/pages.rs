@@ -120,6 +120,15 @@ async fn text_is(client: &Client, css: &str, expected: &str) {
     text_when(client, css, |t| t == expected).await;
 }
 
+async fn click(client: &Client, css: &str) {
+    let element = client.find(Locator::Css(css)).await;
+    element
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn fill(client: &Client, css: &str, value: &str) {
     let input = client.find(Locator::Css(css)).await.unwrap();
     input.clear().await.unwrap();
@@ -176,24 +185,12 @@ async fn an_invitee_signs_up_through_the_link_once(app: TestApp) {
     );
     fill(browser, "#field-name", "Dana Developer").await;
     fill(browser, "#field-password", "short").await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     let error = text_when(browser, "#field-password-error", |t| !t.is_empty()).await;
     assert!(error.contains("10"), "{error}");
     screenshot(browser, &format!("invite-{:?}-2-field-error", app.backend)).await;
     fill(browser, "#field-password", "developer-password-1").await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "Welcome, Dana Developer").await;
     screenshot(browser, &format!("invite-{:?}-3-welcome", app.backend)).await;
     // Signed in: the page kept the session, and the account signs in with its password.
@@ -235,13 +232,7 @@ async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
     browser.goto(&link).await.unwrap();
     text_is(browser, "h1", "Choose a new password").await;
     fill(browser, "#field-newPassword", "sam-new-password-1").await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     text_when(browser, "h1", |t| t.starts_with("Welcome")).await;
     screenshot(browser, &format!("reset-{:?}-1-done", app.backend)).await;
     only_own_origin(browser, &app.base).await;
@@ -249,13 +240,7 @@ async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
     // The link worked once.
     browser.goto(&link).await.unwrap();
     fill(browser, "#field-newPassword", "sam-other-password-1").await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "This reset link cannot be used").await;
     screenshot(browser, &format!("reset-{:?}-2-used", app.backend)).await;
     driver.client.clone().close().await.ok();
@@ -266,13 +251,7 @@ async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
     text_is(browser, "h1", "Sign in").await;
     fill(browser, "#field-email", email).await;
     fill(browser, "#field-password", password).await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
 }
 
 async fn rows(browser: &Client) -> usize {
@@ -310,22 +289,10 @@ async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp)
     screenshot(browser, &format!("console-{:?}-1-members", app.backend)).await;
     only_own_origin(browser, &app.base).await;
     // Next and back by cursor.
-    browser
-        .find(Locator::Css("#page-next"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#page-next").await;
     text_when(browser, "#members tbody", |t| !t.contains("Developer 21")).await;
     assert_eq!(rows(browser).await, 3);
-    browser
-        .find(Locator::Css("#page-previous"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#page-previous").await;
     text_when(browser, "#members tbody", |t| t.contains("Developer 21")).await;
     // Search, then the role filter.
     fill(browser, "#member-search", "dev07").await;
@@ -333,23 +300,11 @@ async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp)
     fill(browser, "#member-search", "").await;
     text_is(browser, "#member-total", "23 members").await;
     let option = format!("#member-role option[value='{role}']");
-    browser
-        .find(Locator::Css(&option))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, &option).await;
     text_is(browser, "#member-total", "22 members").await;
     screenshot(browser, &format!("console-{:?}-2-filtered", app.backend)).await;
     // Sign out: the console forgets the session.
-    browser
-        .find(Locator::Css("button.link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button.link").await;
     text_is(browser, "h1", "Sign in").await;
     let kept: Value = browser
         .execute("return sessionStorage.getItem('roster.session')", vec![])
@@ -385,13 +340,7 @@ async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestA
         "{problem}"
     );
     fill(browser, "#field-password", &temporary).await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "Change password").await;
     screenshot(
         browser,
@@ -400,13 +349,7 @@ async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestA
     .await;
     fill(browser, "#field-currentPassword", &temporary).await;
     fill(browser, "#field-newPassword", "vic-own-password-1").await;
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "Member Management").await;
     app.login("vic@example.com", "vic-own-password-1").await;
     driver.client.clone().close().await.ok();
@@ -423,47 +366,17 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
         .await;
     sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     text_is(browser, "h1", "Member Management").await;
-    browser
-        .find(Locator::Css("#add-member"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#add-member").await;
     text_is(browser, "#dialog-title", "Add Member").await;
-    browser
-        .find(Locator::Css("input[value=THIRTY_DAYS]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "input[value=THIRTY_DAYS]").await;
     let option = format!("#field-roleId option[value='{role}']");
-    browser
-        .find(Locator::Css(&option))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, &option).await;
     screenshot(browser, &format!("console-{:?}-4-add-member", app.backend)).await;
-    browser
-        .find(Locator::Css("dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
     let link = browser.find(Locator::Css("#invite-link")).await.unwrap();
     let link = link.prop("value").await.unwrap().unwrap();
-    browser
-        .find(Locator::Css("#copy-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#copy-link").await;
     text_when(browser, "#copy-status", |t| !t.is_empty()).await;
     screenshot(browser, &format!("console-{:?}-5-link", app.backend)).await;
     // Another browser opens the link and signs up.
@@ -476,13 +389,7 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
     fill(invitee, "#field-email", "newcomer@example.com").await;
     fill(invitee, "#field-name", "Nia Newcomer").await;
     fill(invitee, "#field-password", "newcomer-password-1").await;
-    invitee
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(invitee, "button[type=submit]").await;
     text_is(invitee, "h1", "Welcome, Nia Newcomer").await;
     // The administrator sees the new member in the list.
     browser
@@ -491,13 +398,7 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
         .unwrap();
     text_when(browser, "#members tbody", |t| t.contains("Nia Newcomer")).await;
     // A member who may not invite sees no + Add Member.
-    browser
-        .find(Locator::Css("button.link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button.link").await;
     sign_in(browser, &app, "newcomer@example.com", "newcomer-password-1").await;
     text_is(browser, "h1", "Member Management").await;
     let add = browser.find(Locator::Css("#add-member")).await;
