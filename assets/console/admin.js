@@ -81,21 +81,22 @@ function dialog(title, ...content) {
 
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 
-/** The Add Member dialog: Invite Developer with a validity and a role. */
-function addMember(roles, onDone) {
+/** The Add Member dialog: Invite Developer with a validity and a role. It reads the
+ * roles itself (Permission Setting), so it is complete however soon it opens. */
+function addMember(onDone) {
   const validity = el('fieldset', { id: 'link-validity' },
     el('legend', {}, 'Link Validity Period'),
     VALIDITY.map(([value, label], i) => el('label', { class: 'choice' },
       el('input', { type: 'radio', name: 'validity', value, checked: i === 1 }), label)));
   const role = field('roleId', 'Permission Setting');
-  const select = el('select', { id: 'field-roleId', name: 'roleId', 'aria-describedby': 'field-roleId-error' },
-    roles.map((r) => el('option', { value: r.id }, r.name)));
+  const select = el('select', { id: 'field-roleId', name: 'roleId', 'aria-describedby': 'field-roleId-error', disabled: true },
+    el('option', { value: '' }, 'Loading roles…'));
   role.input.replaceWith(select);
   role.input = select;
   const email = field('email', 'Email', { type: 'email', autocomplete: 'off' }, ' (optional: only this address can accept)');
   const fields = { roleId: role, email };
   const problem = el('p', { class: 'form-error', role: 'alert' });
-  const confirm = el('button', { type: 'submit' }, 'Confirm');
+  const confirm = el('button', { type: 'submit', disabled: true }, 'Confirm');
   const cancel = el('button', { type: 'button', class: 'secondary', onclick: () => node.close() }, 'Cancel');
   const formNode = el('form', { novalidate: true },
     el('h3', {}, 'Invite Developer'), validity, role.node, email.node, problem,
@@ -120,7 +121,11 @@ function addMember(roles, onDone) {
       confirm.disabled = false;
     }
   });
-  select.focus();
+  call('AddMemberDialog').then(({ roles }) => {
+    show(select, roles.map((r) => el('option', { value: r.id }, r.name)));
+    select.disabled = confirm.disabled = false;
+    select.focus();
+  }).catch((error) => { problem.textContent = message(error); });
 }
 
 /** The generated link, shown once, with its expiry and a Copy Link button. */
@@ -159,9 +164,8 @@ async function members(me) {
   const next = el('button', { type: 'button', class: 'secondary', id: 'page-next' }, 'Next');
   const problem = el('p', { class: 'form-error', role: 'alert' });
   const can = (permission) => me.role.permissions.includes(permission);
-  let roles = [];
   const add = can('MEMBERS_INVITE')
-    ? el('button', { type: 'button', id: 'add-member', onclick: () => addMember(roles, load) }, '+ Add Member')
+    ? el('button', { type: 'button', id: 'add-member', onclick: () => addMember(load) }, '+ Add Member')
     : null;
   show(app, el('section', { class: 'screen' },
     el('div', { class: 'title' }, el('h1', {}, 'Member Management'), add),
@@ -186,7 +190,6 @@ async function members(me) {
     try {
       const data = await call('MemberList', { first: 20, after, filter });
       problem.textContent = '';
-      roles = data.roles;
       if (!rolesShown) {
         rolesShown = true;
         role.append(...data.roles.map((r) => el('option', { value: r.id }, r.name)));

@@ -120,8 +120,11 @@ async fn text_is(client: &Client, css: &str, expected: &str) {
     text_when(client, css, |t| t == expected).await;
 }
 
+/// Clicks the first element matching `css`, once it is there (screens fill in as
+/// their answers arrive).
 async fn click(client: &Client, css: &str) {
-    let element = client.find(Locator::Css(css)).await;
+    let waiting = client.wait().at_most(Duration::from_secs(10));
+    let element = waiting.for_element(Locator::Css(css)).await;
     element
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .click()
