@@ -38,6 +38,12 @@ function documentOf(defs, name) {
   return parts.join('\n\n');
 }
 
+let sessionEnded = () => {};
+
+/** Runs `handler` when Roster says the session sent is over (signed out elsewhere,
+ * frozen, expired): the session is forgotten first. */
+export function onSessionEnded(handler) { sessionEnded = handler; }
+
 export class ApiError extends Error {
   constructor(message, code) { super(message); this.code = code; }
 }
@@ -62,6 +68,10 @@ export async function call(name, variables = {}) {
   }
   if (body.errors?.length) {
     const [first] = body.errors;
+    if (token && first.extensions?.code === 'UNAUTHENTICATED') {
+      sessionStorage.removeItem(TOKEN);
+      sessionEnded();
+    }
     throw new ApiError(first.message, first.extensions?.code);
   }
   return body.data;

@@ -51,3 +51,53 @@ export function showErrors(fields, fallback, errors) {
   const first = errors.map((p) => fields[p.field?.[p.field.length - 1]]).find(Boolean);
   first?.input.focus();
 }
+
+/** A labelled select of `options` ([value, text] pairs), shaped like `field`'s. */
+export function selectField(name, label, options, selected) {
+  const id = `field-${name}`;
+  const error = el('span', { class: 'field-error', id: `${id}-error`, role: 'alert' });
+  const input = el('select', { id, name, 'aria-describedby': `${id}-error` },
+    options.map(([value, text]) => el('option', { value, selected: value === selected }, text)));
+  const node = el('label', { for: id }, label, input, error);
+  return { node, input, error };
+}
+
+/** A fieldset of radio buttons named `name`, the first checked; `.value` reads the
+ * choice. Shaped like `field`'s, so errors naming `name` land under it. */
+export function choiceField(name, legend, options) {
+  const error = el('span', { class: 'field-error', id: `field-${name}-error`, role: 'alert' });
+  const node = el('fieldset', { id: `field-${name}`, class: 'choices' },
+    el('legend', {}, legend),
+    options.map(([value, text, hint], i) => el('label', { class: 'choice' },
+      el('input', { type: 'radio', name, value, checked: i === 0 }),
+      el('span', {}, text, hint ? el('span', { class: 'hint' }, ` ${hint}`) : null))),
+    error);
+  const input = {
+    get value() { return node.querySelector(`input[name="${name}"]:checked`).value; },
+    setAttribute(key, value) { node.setAttribute(key, value); },
+    removeAttribute(key) { node.removeAttribute(key); },
+    focus() { node.querySelector('input:checked').focus(); },
+  };
+  return { node, input, error };
+}
+
+/** An instant as the reader's locale writes it; a dash for none. */
+export const formatDate = (value) => (value ? new Date(value).toLocaleString() : '—');
+
+/** A fieldset of checkboxes named `name` ([value, text] options), those in `checked`
+ * ticked, those not in `allowed` disabled; `.value` reads the ticked values. */
+export function checksField(name, legend, options, checked, allowed) {
+  const error = el('span', { class: 'field-error', id: `field-${name}-error`, role: 'alert' });
+  const node = el('fieldset', { id: `field-${name}`, class: 'checks' },
+    el('legend', {}, legend),
+    options.map(([value, text]) => el('label', { class: 'choice' },
+      el('input', { type: 'checkbox', name, value, checked: checked.has(value), disabled: !allowed.has(value) }), text)),
+    error);
+  const input = {
+    get value() { return [...node.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value); },
+    setAttribute(key, value) { node.setAttribute(key, value); },
+    removeAttribute(key) { node.removeAttribute(key); },
+    focus() { node.querySelector('input:not(:disabled)')?.focus(); },
+  };
+  return { node, input, error };
+}

@@ -55,6 +55,14 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "forms.js", JS),
     asset!("console", "public.js", JS),
     asset!("console", "admin.js", JS),
+    asset!("console", "dialogs.js", JS),
+    asset!("console", "pager.js", JS),
+    asset!("console", "members.js", JS),
+    asset!("console", "member-acts.js", JS),
+    asset!("console", "invitations.js", JS),
+    asset!("console", "roles.js", JS),
+    asset!("console", "settings.js", JS),
+    asset!("console", "audit.js", JS),
     Asset {
         dir: "console",
         name: "operations.graphql",
@@ -208,6 +216,22 @@ mod tests {
                 GRAPHIQL_PAGE.contains(&path_of(asset.name)),
                 "{}",
                 asset.name
+            );
+        }
+    }
+
+    /// A module the console imports but `ASSETS` misses would 404 in the browser.
+    #[test]
+    fn every_console_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/console");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".html") {
+                continue;
+            }
+            assert!(
+                ASSETS.iter().any(|a| a.dir == "console" && a.name == name),
+                "assets/console/{name} is not in ASSETS"
             );
         }
     }

@@ -7,6 +7,7 @@ mod common;
 mod attacks;
 mod audit;
 mod boundary;
+mod browser;
 mod cli;
 mod clients;
 mod escalation;

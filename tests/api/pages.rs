@@ -7,13 +7,10 @@
 //! Needs Debian's `chromium` and `chromium-driver`; without them the tests say so and
 //! pass, unless `ROSTER_REQUIRE_CLIENTS=1` (CI), where they fail.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::{Value, json};
 
+use crate::browser::*;
 use crate::common::*;
 use crate::on_both_databases;
 
@@ -24,146 +21,6 @@ on_both_databases!(
     a_reset_member_is_made_to_change_the_password_in_the_console,
     an_administrator_invites_through_the_add_member_dialog,
 );
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A chromedriver of this test's own, stopped when dropped.
-struct Driver {
-    process: Child,
-    client: Client,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// A browser, or `None` (said on stderr) where Chromium is not installed.
-async fn browser() -> Option<Driver> {
-    let chromium = std::env::var("ROSTER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !PathBuf::from(CHROMEDRIVER).exists() || !PathBuf::from(&chromium).exists() {
-        let required = std::env::var("ROSTER_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "ROSTER_REQUIRE_CLIENTS=1 but chromium or chromedriver is missing"
-        );
-        eprintln!("skipped: no browser (apt-get install chromium chromium-driver)");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let process = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--window-size=1280,800"],
-        }
-    });
-    let capabilities: serde_json::Map<String, Value> = capabilities.as_object().unwrap().clone();
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        let built = ClientBuilder::new(connector.clone())
-            .capabilities(capabilities.clone())
-            .connect(&url)
-            .await;
-        if let Ok(client) = built {
-            return Some(Driver { process, client });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut process = process;
-    let _ = process.kill();
-    let _ = process.wait();
-    panic!("chromedriver did not start");
-}
-
-/// Saves a screenshot of the current screen as `target/screenshots/<name>.png`.
-async fn screenshot(client: &Client, name: &str) {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-/// The text of the first element matching `css` once `wanted` accepts it (the page
-/// re-renders as answers arrive, so a found element may be replaced: look again).
-async fn text_when(client: &Client, css: &str, wanted: impl Fn(&str) -> bool) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = client.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if wanted(&text) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} never showed what was awaited; last: {last:?}");
-}
-
-async fn text_is(client: &Client, css: &str, expected: &str) {
-    text_when(client, css, |t| t == expected).await;
-}
-
-/// Clicks the first element matching `css`, once it is there (screens fill in as
-/// their answers arrive).
-async fn click(client: &Client, css: &str) {
-    let waiting = client.wait().at_most(Duration::from_secs(10));
-    let element = waiting.for_element(Locator::Css(css)).await;
-    element
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn fill(client: &Client, css: &str, value: &str) {
-    let input = client.find(Locator::Css(css)).await.unwrap();
-    input.clear().await.unwrap();
-    input.send_keys(value).await.unwrap();
-}
-
-/// Every resource the page loaded came from `base`.
-async fn only_own_origin(client: &Client, base: &str) {
-    let loaded: Value = client
-        .execute(
-            "return performance.getEntriesByType('resource').map(e => e.name)",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let foreign: Vec<&Value> = loaded
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|url| !url.as_str().unwrap().starts_with(base))
-        .collect();
-    assert!(foreign.is_empty(), "requests to other origins: {foreign:?}");
-}
-
-/// The path of a link Roster handed out, on this test server.
-fn on_server(app: &TestApp, link: &str) -> String {
-    let path = link
-        .find("/invite/")
-        .or_else(|| link.find("/reset-password/"))
-        .unwrap();
-    format!("{}{}", app.base, &link[path..])
-}
 
 async fn an_invitee_signs_up_through_the_link_once(app: TestApp) {
     let Some(driver) = browser().await else {
@@ -213,7 +70,7 @@ async fn an_invitee_signs_up_through_the_link_once(app: TestApp) {
     browser.goto(&link).await.unwrap();
     text_is(browser, "h1", "This invitation link cannot be used").await;
     screenshot(browser, &format!("invite-{:?}-4-used", app.backend)).await;
-    driver.client.clone().close().await.ok();
+    driver.finish().await;
 }
 
 async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
@@ -246,22 +103,7 @@ async fn a_reset_link_sets_a_new_password_once(app: TestApp) {
     click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "This reset link cannot be used").await;
     screenshot(browser, &format!("reset-{:?}-2-used", app.backend)).await;
-    driver.client.clone().close().await.ok();
-}
-
-async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
-    browser.goto(&format!("{}/admin", app.base)).await.unwrap();
-    text_is(browser, "h1", "Sign in").await;
-    fill(browser, "#field-email", email).await;
-    fill(browser, "#field-password", password).await;
-    click(browser, "button[type=submit]").await;
-}
-
-async fn rows(browser: &Client) -> usize {
-    let found = browser
-        .find_all(Locator::Css("#members tbody tr[data-member-id]"))
-        .await;
-    found.map_or(0, |rows| rows.len())
+    driver.finish().await;
 }
 
 async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp) {
@@ -292,10 +134,10 @@ async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp)
     screenshot(browser, &format!("console-{:?}-1-members", app.backend)).await;
     only_own_origin(browser, &app.base).await;
     // Next and back by cursor.
-    click(browser, "#page-next").await;
+    click(browser, "#member-next").await;
     text_when(browser, "#members tbody", |t| !t.contains("Developer 21")).await;
     assert_eq!(rows(browser).await, 3);
-    click(browser, "#page-previous").await;
+    click(browser, "#member-previous").await;
     text_when(browser, "#members tbody", |t| t.contains("Developer 21")).await;
     // Search, then the role filter.
     fill(browser, "#member-search", "dev07").await;
@@ -314,7 +156,7 @@ async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp)
         .await
         .unwrap();
     assert_eq!(kept, Value::Null);
-    driver.client.clone().close().await.ok();
+    driver.finish().await;
 }
 
 async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestApp) {
@@ -355,7 +197,7 @@ async fn a_reset_member_is_made_to_change_the_password_in_the_console(app: TestA
     click(browser, "button[type=submit]").await;
     text_is(browser, "h1", "Member Management").await;
     app.login("vic@example.com", "vic-own-password-1").await;
-    driver.client.clone().close().await.ok();
+    driver.finish().await;
 }
 
 async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
@@ -377,9 +219,9 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
     screenshot(browser, &format!("console-{:?}-4-add-member", app.backend)).await;
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
-    let link = browser.find(Locator::Css("#invite-link")).await.unwrap();
+    let link = browser.find(Locator::Css("#secret")).await.unwrap();
     let link = link.prop("value").await.unwrap().unwrap();
-    click(browser, "#copy-link").await;
+    click(browser, "#copy-secret").await;
     text_when(browser, "#copy-status", |t| !t.is_empty()).await;
     screenshot(browser, &format!("console-{:?}-5-link", app.backend)).await;
     // Another browser opens the link and signs up.
@@ -406,6 +248,6 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
     text_is(browser, "h1", "Member Management").await;
     let add = browser.find(Locator::Css("#add-member")).await;
     assert!(add.is_err(), "no + Add Member without MEMBERS_INVITE");
-    admin_side.client.clone().close().await.ok();
-    invitee_side.client.clone().close().await.ok();
+    admin_side.finish().await;
+    invitee_side.finish().await;
 }

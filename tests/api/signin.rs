@@ -315,14 +315,9 @@ async fn fresh_app_without_admin_password(
     };
     drop(db);
     let db = std::sync::Arc::new(TestDb::new(backend).await.unwrap());
-    let app = TestApp::start_empty(db).await;
-    let created = roster::domain::bootstrap::bootstrap(&app.state, "first@example.com", None)
-        .await
-        .unwrap()
-        .unwrap();
-    let password = created.generated_password.unwrap();
+    let (app, password) = TestApp::first_start(db).await;
     assert_eq!(password.len(), 20);
-    (app, (created.email, password))
+    (app, ("first@example.com".to_owned(), password))
 }
 
 async fn permissions_are_checked_per_field(app: TestApp) {

@@ -157,6 +157,18 @@ impl TestApp {
         Self::on(db, Arc::new(ManualClock::new())).await
     }
 
+    /// A server on `db` after a first start without a configured password: the first
+    /// administrator (`first@example.com`) has a generated one, to change at sign-in.
+    pub async fn first_start(db: Arc<TestDb>) -> (TestApp, String) {
+        let app = Self::start_empty(db).await;
+        let created = roster::domain::bootstrap::bootstrap(&app.state, "first@example.com", None)
+            .await
+            .unwrap()
+            .unwrap();
+        let password = created.generated_password.unwrap();
+        (app, password)
+    }
+
     /// Another server on the same database and clock, as a second instance would be.
     pub async fn second_instance(&self) -> TestApp {
         Self::on(self.db.clone(), self.clock.clone()).await

@@ -1,0 +1,112 @@
+// The acts on one member from its row: Edit Permission, Freeze, Recover, Reset
+// Password. Each asks first, names the version it was shown (so a change made meanwhile
+// by someone else is reported, not overwritten) and reports what came of it.
+import { call } from './api.js';
+import { el, field, selectField, choiceField } from './dom.js';
+import { formDialog, showDone, showSecret } from './dialogs.js';
+
+const who = (member) => `${member.name} (${member.email})`;
+
+/** Closes `node` and runs `done` when the payload is a success. */
+function finished(node, payload, done) {
+  if (!payload.errors.length) {
+    node.close();
+    done();
+  }
+  return payload.errors;
+}
+
+/** Edit Permission: a role the viewer may grant, `roles` ([{id, name}]). */
+export function editPermission(member, roles, done) {
+  const role = selectField('roleId', 'Permission Setting', roles.map((r) => [r.id, r.name]), member.role.id);
+  const { node } = formDialog('Edit Permission', {
+    intro: [el('p', {}, `The role of ${who(member)}. It takes effect on their next request.`)],
+    fields: { roleId: role },
+    onStale: done,
+    submit: async (dialogNode) => {
+      const { editPermission: result } = await call('EditPermission', {
+        memberId: member.id, roleId: role.input.value, expectedVersion: member.version,
+      });
+      return finished(dialogNode, result, done);
+    },
+  });
+  node.id = 'edit-permission';
+  role.input.focus();
+}
+
+export function freeze(member, done) {
+  const reason = field('reason', 'Reason', { autocomplete: 'off', maxlength: 500 }, ' (optional: kept in the audit log)');
+  const { node } = formDialog('Freeze', {
+    intro: [el('p', {}, `Freeze ${who(member)}? They are signed out everywhere at once and cannot sign in until recovered.`)],
+    fields: { reason },
+    confirmLabel: 'Freeze',
+    danger: true,
+    onStale: done,
+    submit: async (dialogNode) => {
+      const { freeze: result } = await call('FreezeMember', {
+        memberId: member.id, reason: reason.input.value.trim() || null, expectedVersion: member.version,
+      });
+      return finished(dialogNode, result, done);
+    },
+  });
+  node.id = 'freeze';
+  reason.input.focus();
+}
+
+export function recover(member, done) {
+  const { node, confirm } = formDialog('Recover', {
+    intro: [el('p', {}, `Recover ${who(member)}? They can sign in again.`)],
+    confirmLabel: 'Recover',
+    onStale: done,
+    submit: async (dialogNode) => {
+      const { recover: result } = await call('RecoverMember', { memberId: member.id, expectedVersion: member.version });
+      return finished(dialogNode, result, done);
+    },
+  });
+  node.id = 'recover';
+  confirm.focus();
+}
+
+const MODES = [
+  ['DEFAULT_PASSWORD', 'To the default password', '(from Security Settings)'],
+  ['TEMPORARY_PASSWORD', 'To a temporary password', '(shown to you once)'],
+  ['RESET_LINK', 'With a reset link', '(valid one hour, shown to you once)'],
+];
+
+export function resetPassword(member, done) {
+  const mode = choiceField('mode', 'How', MODES);
+  const { node } = formDialog('Reset Password', {
+    intro: [el('p', {}, `Reset the password of ${who(member)}? Their sessions end, and they must choose a new password at their next sign-in.`)],
+    fields: { mode },
+    confirmLabel: 'Reset Password',
+    danger: true,
+    onStale: done,
+    submit: async (dialogNode) => {
+      const chosen = mode.input.value;
+      const { resetPassword: result } = await call('ResetMemberPassword', {
+        memberId: member.id, mode: chosen, expectedVersion: member.version,
+      });
+      if (result.errors.length) return result.errors;
+      done();
+      if (result.temporaryPassword) {
+        showSecret(dialogNode, {
+          title: 'Temporary password', label: 'Temporary password', secret: result.temporaryPassword,
+          lines: [`${who(member)} signs in with it and must then choose their own.`],
+          warning: 'It is shown only once: give it to the member now.',
+        });
+      } else if (result.resetLink) {
+        showSecret(dialogNode, {
+          title: 'Reset link', label: 'Reset link', secret: result.resetLink, copyLabel: 'Copy Link',
+          lines: [`${who(member)} opens it to choose a new password. It works once, for one hour.`],
+          warning: 'It is shown only once: copy it now and send it to the member.',
+        });
+      } else {
+        showDone(dialogNode, 'Password reset',
+          `${who(member)} signs in with the default password of the Security Settings and must then choose their own.`);
+      }
+      return [];
+    },
+  });
+  node.id = 'reset-password';
+  mode.input.focus();
+}
