@@ -8,7 +8,7 @@ export function el(tag, attrs = {}, ...children) {
     if (key.startsWith('on')) node.addEventListener(key.slice(2).toLowerCase(), value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -82,7 +82,9 @@ export function choiceField(name, legend, options) {
 }
 
 /** An instant as the reader's locale writes it; a dash for none. */
-export const formatDate = (value) => (value ? new Date(value).toLocaleString() : '—');
+export const formatDate = (value) => (value
+  ? new Date(value).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+  : '—');
 
 /** A fieldset of checkboxes named `name` ([value, text] options), those in `checked`
  * ticked, those not in `allowed` disabled; `.value` reads the ticked values. */

@@ -10,6 +10,7 @@ mod boundary;
 mod browser;
 mod cli;
 mod clients;
+mod console;
 mod escalation;
 mod faults;
 mod frontend;

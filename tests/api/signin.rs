@@ -308,11 +308,7 @@ async fn member_who_must_change_password_may_only_change_it(app: TestApp) {
 async fn fresh_app_without_admin_password(
     db: std::sync::Arc<TestDb>,
 ) -> (TestApp, (String, String)) {
-    let backend = if matches!(db.url, roster::db::DatabaseUrl::Sqlite(_)) {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    };
+    let backend = db.backend();
     drop(db);
     let db = std::sync::Arc::new(TestDb::new(backend).await.unwrap());
     let (app, password) = TestApp::first_start(db).await;

@@ -48,6 +48,14 @@ enum Cleanup {
 }
 
 impl TestDb {
+    /// The backend this database is on.
+    pub fn backend(&self) -> Backend {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+
     /// A fresh database on `backend`; `None` for PostgreSQL when
     /// `ROSTER_TEST_POSTGRES_URL` is not set.
     pub async fn new(backend: Backend) -> Option<TestDb> {
