@@ -15,6 +15,7 @@ use crate::common::*;
 
 crate::on_both_databases_raw!(the_seed_flow_by_clicking);
 crate::on_both_databases!(
+    the_readme_screens,
     a_stale_member_offers_a_reload_and_dialogs_keep_what_was_typed,
     the_other_screens_work_by_keyboard_and_in_a_narrow_window,
 );
@@ -229,17 +230,6 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
         .unwrap();
     assert_eq!(mode, "DEFAULT_PASSWORD");
     screenshot(browser, &shot("11-reset-password")).await;
-    let scrolls: Value = browser
-        .execute(
-            "const t = document.querySelector('.table-wrap'); return t.scrollWidth - t.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        scrolls, 0,
-        "at 1280x800 the members table fits without scrolling"
-    );
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Password reset").await;
     click(browser, "dialog button").await;
@@ -268,6 +258,26 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
     text_is(browser, "#audit-total", "1 event").await;
     text_when(browser, "#audit tbody", |t| t.contains("Left for a month")).await;
     screenshot(browser, &shot("12-audit-log")).await;
+    // By target: select the name; every event left is on Nia, and the chip undoes it.
+    let all = browser
+        .find(Locator::Css("#audit-action option[value='']"))
+        .await
+        .unwrap();
+    all.click().await.unwrap();
+    let everything = text_when(browser, "#audit-total", |t| t != "1 event").await;
+    click(browser, "#audit tbody button[data-filter=targetMemberId]").await;
+    text_when(browser, "#audit-chips", |t| t.contains("Target: ")).await;
+    text_when(browser, "#audit-total", |t| t != everything).await;
+    let targets: Value = browser
+        .execute(
+            "return [...document.querySelectorAll('#audit tbody tr')].map(r => r.children[3].textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let targets = targets.as_array().unwrap();
+    assert!(targets.len() >= 4, "{targets:?}");
+    assert!(targets.iter().all(|t| t == "Nia Newcomer"), "{targets:?}");
     only_own_origin(browser, &app.base).await;
     only_own_origin(member, &app.base).await;
     admin_side.finish().await;
@@ -478,6 +488,38 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     text_when(browser, "#roles tbody", |t| !t.contains("Engineer")).await;
     screenshot(browser, &format!("console-{:?}-9-roles", app.backend)).await;
 
+    // Security Settings: a bad number is refused at its field, a good one is saved.
+    open_screen(browser, "settings", "Security Settings").await;
+    fill(browser, "#field-passwordMinLength", "3").await;
+    click(browser, "button[type=submit]").await;
+    text_when(browser, "#field-passwordMinLength-error", |t| !t.is_empty()).await;
+    fill(browser, "#field-passwordMinLength", "12").await;
+    fill(browser, "#field-sessionTtlMinutes", "90").await;
+    click(browser, "button[type=submit]").await;
+    text_is(browser, "#settings-saved", "Saved.").await;
+    let saved = app
+        .ok(
+            Some(&admin),
+            "{ securitySettings { passwordMinLength sessionTtlMinutes } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        saved["securitySettings"],
+        json!({ "passwordMinLength": 12, "sessionTtlMinutes": 90 })
+    );
+
+    // Reset Password to a temporary password, shown once, which signs in.
+    open_screen(browser, "members", "Member Management").await;
+    act_on(browser, "Test Member", "reset-password").await;
+    click(browser, "input[name=mode][value=TEMPORARY_PASSWORD]").await;
+    click(browser, "dialog button[type=submit]").await;
+    text_is(browser, "#dialog-title", "Temporary password").await;
+    let temporary = browser.find(Locator::Css("#secret")).await.unwrap();
+    let temporary = temporary.prop("value").await.unwrap().unwrap();
+    app.login("dev@example.com", &temporary).await;
+    click(browser, "dialog button.secondary").await;
+
     // A narrow window: nothing wider than the screen but the table, which scrolls.
     browser.set_window_size(390, 800).await.unwrap();
     open_screen(browser, "members", "Member Management").await;
@@ -493,4 +535,75 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     screenshot(browser, &format!("console-{:?}-10-narrow", app.backend)).await;
     driver.finish().await;
     invitee_side.finish().await;
+}
+
+/// The screens README shows, from a small team: `target/screenshots/readme-*.png`
+/// (copied to `docs/` by hand when the console's look changes).
+async fn the_readme_screens(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let developer = app
+        .create_role(&admin, "Developer", &["MEMBERS_VIEW"])
+        .await;
+    let support = app
+        .create_role(
+            &admin,
+            "Support",
+            &["MEMBERS_VIEW", "MEMBERS_RESET_PASSWORD"],
+        )
+        .await;
+    let lead = app
+        .create_role(
+            &admin,
+            "Team Lead",
+            &["MEMBERS_VIEW", "MEMBERS_INVITE", "MEMBERS_FREEZE"],
+        )
+        .await;
+    let admin_id: Value = app.ok(Some(&admin), "{ me { id } }", json!({})).await;
+    let admin_id: i64 = admin_id["me"]["id"].as_str().unwrap().parse().unwrap();
+    let team = [
+        ("maya.lin@example.com", "Maya Lin", lead.as_str()),
+        ("omar.haddad@example.com", "Omar Haddad", developer.as_str()),
+        (
+            "lena.fischer@example.com",
+            "Lena Fischer",
+            developer.as_str(),
+        ),
+        ("kenji.sato@example.com", "Kenji Sato", support.as_str()),
+        ("ana.souza@example.com", "Ana Souza", developer.as_str()),
+    ];
+    let ids = app.add_members(&team, Some(admin_id)).await;
+    for (email, _, _) in &team[..4] {
+        app.login(email, MEMBER_PASSWORD).await;
+    }
+    app.ok(
+        Some(&admin),
+        "mutation($m: ID!) { freeze(memberId: $m, reason: \"On leave\") { errors { code } } }",
+        json!({ "m": ids[4].to_string() }),
+    )
+    .await;
+    sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    text_is(browser, "#member-total", "6 members").await;
+    cell_when(browser, "Ana Souza", 4, "Frozen").await;
+    screenshot(browser, "readme-members").await;
+    let scrolls: Value = browser
+        .execute(
+            "const t = document.querySelector('.table-wrap'); return t.scrollWidth - t.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        scrolls, 0,
+        "at 1280x800 the members table fits without scrolling"
+    );
+    click(browser, "#add-member").await;
+    text_is(browser, "#dialog-title", "Add Member").await;
+    let option = format!("#field-roleId option[value='{developer}']");
+    click(browser, &option).await;
+    screenshot(browser, "readme-add-member").await;
+    driver.finish().await;
 }
