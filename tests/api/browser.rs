@@ -167,6 +167,23 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// The `value` of the first input matching `css`.
+pub async fn value_of(client: &Client, css: &str) -> String {
+    let input = client.find(Locator::Css(css)).await.unwrap();
+    input.prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// Picks the option whose text is `text` in the select with id `select`.
+pub async fn choose(client: &Client, select: &str, text: &str) {
+    let xpath = format!("//select[@id='{select}']/option[.='{text}']");
+    let option = client.find(Locator::XPath(&xpath)).await;
+    option
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 pub async fn fill(client: &Client, css: &str, value: &str) {
     let input = client.find(Locator::Css(css)).await.unwrap();
     input.clear().await.unwrap();

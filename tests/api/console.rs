@@ -118,20 +118,13 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
     click(browser, "#add-member").await;
     text_is(browser, "#dialog-title", "Add Member").await;
     click(browser, "input[name=validity][value=ONE_DAY]").await;
-    let developer = browser
-        .find(Locator::XPath(
-            "//select[@id='field-roleId']/option[.='Developer']",
-        ))
-        .await
-        .unwrap();
-    developer.click().await.unwrap();
+    choose(browser, "field-roleId", "Developer").await;
     screenshot(browser, &shot("04-add-member")).await;
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
     click(browser, "#copy-secret").await;
     text_when(browser, "#copy-status", |t| !t.is_empty()).await;
-    let link = browser.find(Locator::Css("#secret")).await.unwrap();
-    let link = link.prop("value").await.unwrap().unwrap();
+    let link = value_of(browser, "#secret").await;
     screenshot(browser, &shot("05-invitation-link")).await;
     click(browser, "dialog button.secondary").await;
 
@@ -163,13 +156,7 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
     cell_when(browser, "Nia Newcomer", 3, "Developer").await;
     act_on(browser, "Nia Newcomer", "edit-permission").await;
     text_is(browser, "#dialog-title", "Edit Permission").await;
-    let reviewer = browser
-        .find(Locator::XPath(
-            "//select[@id='field-roleId']/option[.='Reviewer']",
-        ))
-        .await
-        .unwrap();
-    reviewer.click().await.unwrap();
+    choose(browser, "field-roleId", "Reviewer").await;
     screenshot(browser, &shot("07-edit-permission")).await;
     click(browser, "dialog button[type=submit]").await;
     cell_when(browser, "Nia Newcomer", 3, "Reviewer").await;
@@ -182,11 +169,7 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
     screenshot(browser, &shot("08-freeze")).await;
     click(browser, "dialog button[type=submit]").await;
     cell_when(browser, "Nia Newcomer", 4, "Frozen").await;
-    let frozen_filter = member
-        .find(Locator::Css("#member-status option[value=FROZEN]"))
-        .await
-        .unwrap();
-    frozen_filter.click().await.unwrap();
+    click(member, "#member-status option[value=FROZEN]").await;
     text_is(member, "h1", "Sign in").await;
     text_when(member, ".lead", |t| t.contains("session ended")).await;
     fill(member, "#field-email", "nia@example.com").await;
@@ -250,20 +233,12 @@ async fn the_seed_flow_by_clicking(db: TestDb) {
     // The audit log tells the story, filterable.
     open_screen(browser, "audit", "Audit log").await;
     text_when(browser, "#audit tbody", |t| t.contains("Member frozen")).await;
-    let frozen = browser
-        .find(Locator::Css("#audit-action option[value=MEMBER_FROZEN]"))
-        .await
-        .unwrap();
-    frozen.click().await.unwrap();
+    click(browser, "#audit-action option[value=MEMBER_FROZEN]").await;
     text_is(browser, "#audit-total", "1 event").await;
     text_when(browser, "#audit tbody", |t| t.contains("Left for a month")).await;
     screenshot(browser, &shot("12-audit-log")).await;
     // By target: select the name; every event left is on Nia, and the chip undoes it.
-    let all = browser
-        .find(Locator::Css("#audit-action option[value='']"))
-        .await
-        .unwrap();
-    all.click().await.unwrap();
+    click(browser, "#audit-action option[value='']").await;
     let everything = text_when(browser, "#audit-total", |t| t != "1 event").await;
     click(browser, "#audit tbody button[data-filter=targetMemberId]").await;
     text_when(browser, "#audit-chips", |t| t.contains("Target: ")).await;
@@ -310,11 +285,7 @@ async fn a_stale_member_offers_a_reload_and_dialogs_keep_what_was_typed(app: Tes
     click(browser, "dialog button[type=submit]").await;
     let said = text_when(browser, "dialog .form-error", |t| !t.is_empty()).await;
     assert!(said.contains("Someone else changed this member"), "{said}");
-    let kept = browser.find(Locator::Css("#field-reason")).await.unwrap();
-    assert_eq!(
-        kept.prop("value").await.unwrap().as_deref(),
-        Some("Asked to")
-    );
+    assert_eq!(value_of(browser, "#field-reason").await, "Asked to");
     screenshot(browser, &format!("console-{:?}-6-stale", app.backend)).await;
     click(browser, "#reload").await;
     cell_when(browser, name, 3, "Reviewer").await;
@@ -330,13 +301,9 @@ async fn a_stale_member_offers_a_reload_and_dialogs_keep_what_was_typed(app: Tes
         error.to_lowercase().contains("taken") || error.to_lowercase().contains("exists"),
         "{error}"
     );
-    let description = browser
-        .find(Locator::Css("#field-description"))
-        .await
-        .unwrap();
     assert_eq!(
-        description.prop("value").await.unwrap().as_deref(),
-        Some("Same name, other case")
+        value_of(browser, "#field-description").await,
+        "Same name, other case"
     );
     screenshot(browser, &format!("console-{:?}-7-field-error", app.backend)).await;
     driver.finish().await;
@@ -424,8 +391,7 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
         .unwrap();
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
-    let reissued = browser.find(Locator::Css("#secret")).await.unwrap();
-    let reissued = reissued.prop("value").await.unwrap().unwrap();
+    let reissued = value_of(browser, "#secret").await;
     assert!(!reissued.ends_with(&second), "a new link");
     screenshot(browser, &format!("console-{:?}-8-invitations", app.backend)).await;
     click(browser, "dialog button.secondary").await;
@@ -515,8 +481,7 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     click(browser, "input[name=mode][value=TEMPORARY_PASSWORD]").await;
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Temporary password").await;
-    let temporary = browser.find(Locator::Css("#secret")).await.unwrap();
-    let temporary = temporary.prop("value").await.unwrap().unwrap();
+    let temporary = value_of(browser, "#secret").await;
     app.login("dev@example.com", &temporary).await;
     click(browser, "dialog button.secondary").await;
 

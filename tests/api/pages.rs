@@ -38,11 +38,7 @@ async fn an_invitee_signs_up_through_the_link_once(app: TestApp) {
     screenshot(browser, &format!("invite-{:?}-1-offer", app.backend)).await;
     only_own_origin(browser, &app.base).await;
     // The bound email is shown, not editable; a short password is refused at its field.
-    let email = browser.find(Locator::Css("#field-email")).await.unwrap();
-    assert_eq!(
-        email.prop("value").await.unwrap().as_deref(),
-        Some("dev@example.com")
-    );
+    assert_eq!(value_of(browser, "#field-email").await, "dev@example.com");
     fill(browser, "#field-name", "Dana Developer").await;
     fill(browser, "#field-password", "short").await;
     click(browser, "button[type=submit]").await;
@@ -219,8 +215,7 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
     screenshot(browser, &format!("console-{:?}-4-add-member", app.backend)).await;
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
-    let link = browser.find(Locator::Css("#secret")).await.unwrap();
-    let link = link.prop("value").await.unwrap().unwrap();
+    let link = value_of(browser, "#secret").await;
     click(browser, "#copy-secret").await;
     text_when(browser, "#copy-status", |t| !t.is_empty()).await;
     screenshot(browser, &format!("console-{:?}-5-link", app.backend)).await;
