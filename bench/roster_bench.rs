@@ -155,13 +155,15 @@ async fn seed(url: &str, count: i64) -> Result<()> {
         }
     }
     let secret = token::generate();
-    let expires = now + chrono::Duration::days(2);
-    let session = roster::domain::sessions::NewSession {
-        token_hash: &token::hash(&secret),
-        member_id: 1,
-        created_at: now,
-        expires_at: expires,
-    };
+    let hash = token::hash(&secret);
+    let origin = roster::domain::audit::Origin::default();
+    let session = roster::domain::sessions::NewSession::new(
+        &hash,
+        1,
+        now,
+        chrono::Duration::days(2),
+        &origin,
+    );
     with_conn!(&mut conn, |c| diesel::insert_into(
         roster::db::schema::sessions::table
     )

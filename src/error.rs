@@ -46,6 +46,8 @@ pub enum Input {
     Role,
     /// The invitation acted on.
     Invitation,
+    /// The session acted on.
+    Session,
     /// The role granted to a member or an invitee.
     GrantedRole,
     /// The role a deleted role's members move to.
@@ -131,6 +133,8 @@ pub enum Error {
     Unauthenticated,
     /// The session lacks the permission.
     Forbidden(&'static str),
+    /// The caller lacks a permission of the role of the member acted on.
+    NotCovered,
     /// The member must change the password before anything else.
     PasswordChangeRequired,
     /// A query argument that cannot be used (a bad cursor, a negative page size).
@@ -163,6 +167,7 @@ impl Error {
             Error::Rejected(r) => r.message.clone(),
             Error::Unauthenticated => "sign in first".into(),
             Error::Forbidden(p) => format!("this needs the {p} permission"),
+            Error::NotCovered => "this needs every permission of the member's role".into(),
             Error::PasswordChangeRequired => "change your password first".into(),
             Error::BadInput(m) => m.clone(),
             Error::RateLimited(s) => format!("too many attempts; retry in {s} s"),

@@ -44,11 +44,13 @@ pub enum AuditAction {
     LoginSucceeded,
     /// A sign-in was refused.
     LoginFailed,
+    /// One or more of a member's sessions were ended by a revoke.
+    SessionRevoked,
 }
 
 impl AuditAction {
     /// Every action, for parsing.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::MemberInvited,
         AuditAction::InvitationReissued,
         AuditAction::InvitationRevoked,
@@ -64,6 +66,7 @@ impl AuditAction {
         AuditAction::SecuritySettingsUpdated,
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
+        AuditAction::SessionRevoked,
     ];
 
     /// The stored name, e.g. `MEMBER_FROZEN`.
@@ -84,6 +87,7 @@ impl AuditAction {
             AuditAction::SecuritySettingsUpdated => "SECURITY_SETTINGS_UPDATED",
             AuditAction::LoginSucceeded => "LOGIN_SUCCEEDED",
             AuditAction::LoginFailed => "LOGIN_FAILED",
+            AuditAction::SessionRevoked => "SESSION_REVOKED",
         }
     }
 
@@ -100,7 +104,12 @@ pub struct Origin {
     pub actor: Option<i64>,
     /// The client's IP address.
     pub ip: Option<String>,
+    /// The client's `User-Agent`, at most [`USER_AGENT_MAX`] characters.
+    pub user_agent: Option<String>,
 }
+
+/// The longest `User-Agent` kept.
+pub const USER_AGENT_MAX: usize = 512;
 
 impl Origin {
     /// The same client acting as `member`, who has just signed in.
@@ -108,6 +117,7 @@ impl Origin {
         Origin {
             actor: Some(member),
             ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
         }
     }
 }

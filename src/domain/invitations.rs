@@ -488,7 +488,7 @@ async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Me
             .execute(c)
             .await?;
         diesel::insert_into(sessions::table)
-            .values(&claim.session(member.id))
+            .values(&claim.session(member.id, origin))
             .execute(c)
             .await?;
         let details = json!({ "invitationId": invitation.id.to_string(), "invitedBy": issuer.to_string(), "roleName": role.name });
@@ -535,13 +535,8 @@ impl Claim<'_> {
         }
     }
 
-    fn session(&self, member_id: i64) -> NewSession<'_> {
-        NewSession {
-            token_hash: &self.session_hash,
-            member_id,
-            created_at: self.now,
-            expires_at: self.now + self.ttl,
-        }
+    fn session<'s>(&'s self, member_id: i64, origin: &'s Origin) -> NewSession<'s> {
+        NewSession::new(&self.session_hash, member_id, self.now, self.ttl, origin)
     }
 }
 

@@ -19,11 +19,13 @@ pub enum Permission {
     SecuritySettingsManage,
     /// Read the audit log.
     AuditLogView,
+    /// See and end other members' sessions.
+    MembersSessionsManage,
 }
 
 impl Permission {
     /// Every permission, in canonical order.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::MembersView,
         Permission::MembersInvite,
         Permission::MembersEditPermission,
@@ -32,6 +34,7 @@ impl Permission {
         Permission::RolesManage,
         Permission::SecuritySettingsManage,
         Permission::AuditLogView,
+        Permission::MembersSessionsManage,
     ];
 
     /// The stored and displayed name, e.g. `MEMBERS_VIEW`.
@@ -45,6 +48,7 @@ impl Permission {
             Permission::RolesManage => "ROLES_MANAGE",
             Permission::SecuritySettingsManage => "SECURITY_SETTINGS_MANAGE",
             Permission::AuditLogView => "AUDIT_LOG_VIEW",
+            Permission::MembersSessionsManage => "MEMBERS_SESSIONS_MANAGE",
         }
     }
 
@@ -60,6 +64,7 @@ impl Permission {
             Permission::RolesManage => 5,
             Permission::SecuritySettingsManage => 6,
             Permission::AuditLogView => 7,
+            Permission::MembersSessionsManage => 8,
         };
         1 << position
     }

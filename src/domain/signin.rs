@@ -188,12 +188,8 @@ async fn open_session(
     throttle::refund(&mut conn, &keys.address).await?;
     let ttl = settings::get(&mut conn).await?.session_ttl();
     let secret = token::generate();
-    let new = NewSession {
-        token_hash: &token::hash(&secret),
-        member_id: member.id,
-        created_at: now,
-        expires_at: now + ttl,
-    };
+    let hash = token::hash(&secret);
+    let new = NewSession::new(&hash, member.id, now, ttl, origin);
     let origin = origin.as_member(member.id);
     let member = transaction!(&mut conn, |c| {
         let member = diesel::update(
@@ -399,12 +395,7 @@ where
         let Some(member) = member else {
             return Ok::<_, Error>(None);
         };
-        let session = NewSession {
-            token_hash: &session_hash,
-            member_id: member.id,
-            created_at: now,
-            expires_at: now + ttl,
-        };
+        let session = NewSession::new(&session_hash, member.id, now, ttl, origin);
         replace_sessions!(c, session);
         let origin = origin.as_member(member.id);
         let event = Event::member(

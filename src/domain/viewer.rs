@@ -21,7 +21,11 @@ impl Viewer {
     pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Viewer>> {
         let mut conn = state.pool.get().await?;
         let hash = token::hash(token);
-        let found = sessions::authenticate(&mut conn, &hash, state.clock.now()).await?;
+        let now = state.clock.now();
+        let found = sessions::authenticate(&mut conn, &hash, now).await?;
+        if let Some((session, _, _)) = &found {
+            sessions::touch(&mut conn, session, now).await?;
+        }
         Ok(found.map(|(session, member, role)| Viewer {
             session_id: session.id,
             permissions: role.permissions(),

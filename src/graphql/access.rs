@@ -18,6 +18,8 @@ pub struct RequestCtx {
     pub viewer: Option<Viewer>,
     /// The client's IP address.
     pub ip: Option<IpAddr>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
 }
 
 /// The shared state.
@@ -59,6 +61,7 @@ pub fn origin(ctx: &Context<'_>) -> Origin {
     Origin {
         actor: request.viewer.as_ref().map(|v| v.member.id),
         ip: request.ip.map(|ip| ip.to_string()),
+        user_agent: request.user_agent.clone(),
     }
 }
 

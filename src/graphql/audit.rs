@@ -47,6 +47,8 @@ pub enum AuditAction {
     LoginSucceeded,
     /// A sign-in was refused.
     LoginFailed,
+    /// One or more of a member's sessions were ended by a revoke.
+    SessionRevoked,
 }
 
 /// One recorded act.

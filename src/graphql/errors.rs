@@ -67,7 +67,7 @@ impl From<Rejection> for UserError {
 fn path(input: Input) -> Vec<String> {
     let path: &[&str] = match input {
         Input::Member => &["memberId"],
-        Input::Role | Input::Invitation => &["id"],
+        Input::Role | Input::Invitation | Input::Session => &["id"],
         Input::GrantedRole => &["roleId"],
         Input::ReassignTo => &["reassignTo"],
         Input::ExpectedVersion => &["expectedVersion"],
@@ -105,7 +105,7 @@ pub fn code(e: &Error) -> &'static str {
     match e {
         Error::Rejected(_) | Error::BadInput(_) => "BAD_USER_INPUT",
         Error::Unauthenticated => "UNAUTHENTICATED",
-        Error::Forbidden(_) => "FORBIDDEN",
+        Error::Forbidden(_) | Error::NotCovered => "FORBIDDEN",
         Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
         Error::RateLimited(_) => "RATE_LIMITED",
         Error::Busy(_) => "SERVER_BUSY",

@@ -8,13 +8,15 @@ use crate::domain::Permission;
 use crate::domain::member_list::{self, MemberFilter as Filter};
 use crate::domain::members::{self, Member};
 use crate::domain::roles::Role;
+use crate::domain::sessions;
 use crate::error::Error;
-use crate::graphql::access::{self, Sight, actor, loaders, state};
+use crate::graphql::access::{self, Sight, actor, loaders, signed_in, state};
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
 use crate::graphql::fast::{Fast, FastList};
 use crate::graphql::ids::domain_id;
+use crate::graphql::member_sessions::MemberSessionNode;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
@@ -87,6 +89,18 @@ impl MemberNode {
                 .map(MemberNode::full));
         }
         Ok(MemberNode::reached(ctx, inviter))
+    }
+    /// The member's live sessions, most recently used first: one's own, or another
+    /// member's with MEMBERS_SESSIONS_MANAGE and every permission of their role
+    /// (`FORBIDDEN` otherwise).
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<MemberSessionNode>> {
+        let actor = actor(ctx)?;
+        let current = signed_in(ctx)?.session_id;
+        let list = sessions::of_member(state(ctx), &actor, &self.0).await?;
+        Ok(list
+            .into_iter()
+            .map(|s| MemberSessionNode::new(s, current))
+            .collect())
     }
     /// The last successful sign-in.
     async fn last_login_at(&self) -> Result<Option<DateTime>> {

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 mod member;
 mod member_admin;
+mod member_sessions;
 pub mod nulls;
 pub mod ordering;
 mod role;
@@ -45,6 +46,7 @@ pub struct MutationRoot(
     session::SessionMutation,
     invitation::InvitationMutation,
     member_admin::MemberAdminMutation,
+    member_sessions::SessionsMutation,
     role::RoleMutation,
     settings::SettingsMutation,
 );

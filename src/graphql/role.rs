@@ -31,6 +31,8 @@ pub enum PermissionValue {
     SecuritySettingsManage,
     /// `auditEvents`.
     AuditLogView,
+    /// `sessions` of other members, `revokeSession`, `revokeAllSessions`.
+    MembersSessionsManage,
 }
 
 /// A named set of permissions that members hold.

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::media::Media;
 use super::observe::{Access, ClientAddr, RequestId};
 use super::persisted::PersistedQueries;
+use crate::domain::audit::USER_AGENT_MAX;
 use crate::domain::{AppState, Viewer};
 use crate::graphql::documents::{Documents, Prepared};
 use crate::graphql::limits::QueryLimits;
@@ -319,7 +320,8 @@ async fn answer(
         None => None,
     };
     access.member_id = viewer.as_ref().map(|v| v.member.id);
-    let caller = (viewer.as_ref(), client.0);
+    let agent = user_agent(headers);
+    let caller = (viewer.as_ref(), client.0, agent.as_deref());
     let response = match batch {
         BatchRequest::Single(r) => {
             let prepared = prepared
@@ -434,7 +436,7 @@ async fn prepare(http: &Http, batch: &mut BatchRequest) -> Vec<Result<Prepared, 
 /// Runs one prepared operation for the caller (viewer and address).
 async fn execute(
     http: &Http,
-    (viewer, ip): (Option<&Viewer>, IpAddr),
+    (viewer, ip, user_agent): (Option<&Viewer>, IpAddr, Option<&str>),
     request: async_graphql::Request,
     prepared: Result<Prepared, ServerError>,
 ) -> async_graphql::Response {
@@ -451,6 +453,7 @@ async fn execute(
         .data(RequestCtx {
             viewer: viewer.cloned(),
             ip: Some(ip),
+            user_agent: user_agent.map(str::to_owned),
         })
         // Each operation of a batch gets its own loaders: a mutation earlier in the
         // batch must not leave stale rows cached for a query after it.
@@ -466,6 +469,13 @@ async fn execute(
         http.documents.passed(&text);
     }
     response
+}
+
+/// The request's `User-Agent`, cut to what the session list keeps.
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let text = headers.get(header::USER_AGENT)?.to_str().ok()?.trim();
+    let kept: String = text.chars().take(USER_AGENT_MAX).collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// A GraphQL response carrying only `e`, mapped like every other error.

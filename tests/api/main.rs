@@ -26,5 +26,6 @@ mod operations;
 mod pages;
 mod roles;
 mod schema;
+mod sessions;
 mod signin;
 mod throttling;
