@@ -12,7 +12,7 @@ const ACTIONS = {
   MEMBER_RECOVERED: 'Member recovered', MEMBER_PASSWORD_RESET: 'Password reset',
   PASSWORD_CHANGED: 'Password changed', ROLE_CREATED: 'Role created', ROLE_UPDATED: 'Role updated',
   ROLE_DELETED: 'Role deleted', SECURITY_SETTINGS_UPDATED: 'Security settings updated',
-  LOGIN_SUCCEEDED: 'Signed in', LOGIN_FAILED: 'Sign-in refused',
+  LOGIN_SUCCEEDED: 'Signed in', LOGIN_FAILED: 'Sign-in refused', SESSION_REVOKED: 'Sessions revoked',
 };
 
 /** `key: value` lines of an event's details (JSON text); nested values as compact JSON. */

@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   ['ROLES_MANAGE', 'Manage roles'],
   ['SECURITY_SETTINGS_MANAGE', 'Manage security settings'],
   ['AUDIT_LOG_VIEW', 'View the audit log'],
+  ['MEMBERS_SESSIONS_MANAGE', "Manage others' sessions"],
 ];
 const wordFor = (permission) => PERMISSIONS.find(([p]) => p === permission)?.[1] ?? permission;
 

@@ -572,3 +572,26 @@ async fn the_readme_screens(app: TestApp) {
     screenshot(browser, "readme-add-member").await;
     driver.finish().await;
 }
+
+/// The console names every permission and audit action in words: one added to the
+/// API without words here would show as its raw name.
+#[test]
+fn the_console_has_words_for_every_permission_and_action() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/console");
+    let roles = std::fs::read_to_string(format!("{dir}/roles.js")).unwrap();
+    for permission in roster::domain::Permission::ALL {
+        assert!(
+            roles.contains(&format!("['{}', ", permission.name())),
+            "{}",
+            permission.name()
+        );
+    }
+    let audit = std::fs::read_to_string(format!("{dir}/audit.js")).unwrap();
+    for action in roster::domain::audit::AuditAction::ALL {
+        assert!(
+            audit.contains(&format!("{}: '", action.name())),
+            "{}",
+            action.name()
+        );
+    }
+}
