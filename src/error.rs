@@ -46,6 +46,8 @@ pub enum Input {
     Role,
     /// The invitation acted on.
     Invitation,
+    /// When a freeze ends.
+    FreezeUntil,
     /// The session acted on.
     Session,
     /// The role granted to a member or an invitee.

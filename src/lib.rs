@@ -83,6 +83,7 @@ pub async fn serve(config: Config) -> Result<()> {
         announce_admin(&admin);
     }
     auth::password::release_memory();
+    domain::thaw::spawn_sweeper(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;

@@ -36,15 +36,21 @@ export function editPermission(member, roles, done) {
 
 export function freeze(member, done) {
   const reason = field('reason', 'Reason', { autocomplete: 'off', maxlength: 500 }, ' (optional: kept in the audit log)');
+  const until = field('until', 'Until', { type: 'datetime-local' }, ' (optional: the freeze ends by itself then, at most a year ahead)');
   const { node } = formDialog('Freeze', {
     intro: [el('p', {}, `Freeze ${who(member)}? They are signed out everywhere at once and cannot sign in until recovered.`)],
-    fields: { reason },
+    fields: { reason, until },
     confirmLabel: 'Freeze',
     danger: true,
     onStale: done,
     submit: async (dialogNode) => {
+      const ends = until.input.value ? new Date(until.input.value) : null;
+      if (ends && Number.isNaN(ends.getTime())) {
+        return [{ code: 'INVALID_INPUT', field: ['until'], message: 'enter a date and time' }];
+      }
       const { freeze: result } = await call('FreezeMember', {
-        memberId: member.id, reason: reason.input.value.trim() || null, expectedVersion: member.version,
+        memberId: member.id, reason: reason.input.value.trim() || null,
+        until: ends?.toISOString() ?? null, expectedVersion: member.version,
       });
       return finished(dialogNode, result, done);
     },

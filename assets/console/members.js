@@ -10,6 +10,9 @@ import { editPermission, freeze, recover, resetPassword } from './member-acts.js
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen' };
 
+/** What a frozen member's status says on hover: why, and until when. */
+const frozenNote = (m) => [m.frozenReason, m.frozenUntil && `until ${formatDate(m.frozenUntil)}`].filter(Boolean).join(', ') || null;
+
 /** The Add Member dialog: Invite Developer with a validity and a role. It reads the
  * roles itself (Permission Setting), so it is complete however soon it opens. */
 function addMember(done) {
@@ -108,7 +111,7 @@ export async function members(app, viewer) {
       const { nodes } = data.members;
       show(body, nodes.length ? nodes.map((m) => el('tr', { 'data-member-id': m.id },
         el('td', {}, m.name), el('td', {}, m.email), el('td', { class: 'role' }, m.role.name),
-        el('td', {}, el('span', { class: `status ${m.status}`, title: m.frozenReason ?? null }, STATUS[m.status] ?? m.status)),
+        el('td', {}, el('span', { class: `status ${m.status}`, title: m.status === 'FROZEN' ? frozenNote(m) : null }, STATUS[m.status] ?? m.status)),
         el('td', {}, formatDate(m.lastLoginAt)), el('td', {}, m.invitedBy?.name ?? '—'),
         el('td', { class: 'operation' }, operations(viewer, m, data.roles, load))))
         : el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No members match.')));

@@ -34,6 +34,7 @@ diesel::table! {
         password_expires_at -> Nullable<Timestamp>,
         reset_token_hash -> Nullable<Text>,
         reset_expires_at -> Nullable<Timestamp>,
+        frozen_until -> Nullable<Timestamp>,
     }
 }
 

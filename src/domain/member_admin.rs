@@ -19,7 +19,7 @@ use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::invitations::InvitationStatus;
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
-use crate::domain::{Actor, AppState, Permission, PermissionSet, settings, validate};
+use crate::domain::{Actor, AppState, Permission, PermissionSet, settings, thaw, validate};
 use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
 /// Longest freeze reason, in characters.
@@ -71,11 +71,23 @@ async fn target(
     actor: &Actor,
     member_id: i64,
     expected_version: Option<i32>,
+    now: NaiveDateTime,
 ) -> Result<(Member, Role)> {
     let not_found = || Rejection::new(ErrorCode::NotFound, "no such member").on(Input::Member);
-    let member = member_rows::find(conn, member_id)
+    let mut member = member_rows::find(conn, member_id)
         .await?
         .ok_or_else(not_found)?;
+    // A version read after the freeze ended by its time, but before that was written,
+    // is as current as the one after.
+    let read_version = member.version;
+    if member.thawed_at(now) {
+        // The freeze ended by its time: that is recorded first, so an act on the member
+        // sees them active and the end is recorded once.
+        thaw::due(conn, now, Some(member.id)).await?;
+        member = member_rows::find(conn, member_id)
+            .await?
+            .ok_or_else(not_found)?;
+    }
     if member.id == actor.member_id {
         return Err(
             Rejection::new(ErrorCode::SelfAction, "you cannot do this to yourself")
@@ -92,7 +104,7 @@ async fn target(
             Input::Member,
         ));
     }
-    if expected_version.is_some_and(|v| v != member.version) {
+    if expected_version.is_some_and(|v| v != member.version && v != read_version) {
         return Err(stale());
     }
     Ok((member, role))
@@ -177,6 +189,7 @@ struct MemberChanges {
     status: Option<MemberStatus>,
     frozen_at: Option<Option<NaiveDateTime>>,
     frozen_reason: Option<Option<String>>,
+    frozen_until: Option<Option<NaiveDateTime>>,
     reset_token_hash: Option<Option<String>>,
     reset_expires_at: Option<Option<NaiveDateTime>>,
 }
@@ -230,8 +243,8 @@ where
     F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
 {
     let mut conn = state.pool.get().await?;
-    let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
     let now = state.clock.now();
+    let (member, role) = target(&mut conn, actor, member_id, expected_version, now).await?;
     let Some(change) = decide(&member, &role, now)? else {
         return Ok(Outcome {
             member,
@@ -337,6 +350,7 @@ pub async fn freeze(
     actor: &Actor,
     member_id: i64,
     reason: Option<&str>,
+    until: Option<NaiveDateTime>,
     expected_version: Option<i32>,
 ) -> Result<Outcome> {
     actor.require(Permission::MembersFreeze)?;
@@ -345,14 +359,19 @@ pub async fn freeze(
         .transpose()?
         .filter(|r| !r.is_empty());
     let freeze = |member: &Member, role: &Role, now| {
-        if member.status == MemberStatus::Frozen {
-            return Ok(None);
+        if let Some(until) = until {
+            check_until(until, now)?;
         }
+        if member.status == MemberStatus::Frozen {
+            return Ok(refreeze(member, until, reason.as_ref()));
+        }
+        let until_text = until.map(|u| u.and_utc().to_rfc3339());
         Ok(Some(Change {
             columns: MemberChanges {
                 status: Some(MemberStatus::Frozen),
                 frozen_at: Some(Some(now)),
                 frozen_reason: Some(reason.clone()),
+                frozen_until: Some(until),
                 // Reset links die with the sessions: recovering does not revive them.
                 reset_token_hash: Some(None),
                 reset_expires_at: Some(None),
@@ -361,7 +380,7 @@ pub async fn freeze(
             event: Event::member(
                 AuditAction::MemberFrozen,
                 member.id,
-                json!({ "reason": reason }),
+                json!({ "reason": reason, "until": until_text }),
             ),
             narrows: true,
             leaves_admin_role: admin_role_left(member, role),
@@ -370,6 +389,54 @@ pub async fn freeze(
         }))
     };
     act(state, actor, member_id, expected_version, freeze).await
+}
+
+/// The longest time-bound freeze, in days.
+const UNTIL_MAX_DAYS: i64 = 366;
+
+/// `until` must be later than `now` and at most [`UNTIL_MAX_DAYS`] ahead.
+fn check_until(until: NaiveDateTime, now: NaiveDateTime) -> Result<()> {
+    let why = if until <= now {
+        "until must be later than now"
+    } else if until > now + chrono::Duration::days(UNTIL_MAX_DAYS) {
+        "until must be at most 366 days ahead"
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::new(ErrorCode::InvalidInput, why)
+        .on(Input::FreezeUntil)
+        .into())
+}
+
+/// Freezing a frozen member again replaces when the freeze ends (and the reason, when
+/// one is given); nothing else changes, the sessions being ended already.
+fn refreeze(
+    member: &Member,
+    until: Option<NaiveDateTime>,
+    reason: Option<&String>,
+) -> Option<Change> {
+    let same_reason = reason.is_none_or(|r| member.frozen_reason.as_ref() == Some(r));
+    if member.frozen_until == until && same_reason {
+        return None;
+    }
+    let text = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
+    let details = json!({
+        "reason": reason.or(member.frozen_reason.as_ref()),
+        "until": text(until),
+        "previousUntil": text(member.frozen_until),
+    });
+    Some(Change {
+        columns: MemberChanges {
+            frozen_until: Some(until),
+            frozen_reason: reason.map(|r| Some(r.clone())),
+            ..Default::default()
+        },
+        event: Event::member(AuditAction::MemberFrozen, member.id, details),
+        narrows: false,
+        leaves_admin_role: None,
+        grants: None,
+        freezes: false,
+    })
 }
 
 /// Lets a frozen member sign in again; their old sessions stay ended. Needs
@@ -388,6 +455,7 @@ pub async fn recover(
         Ok(Some(Change {
             columns: MemberChanges {
                 status: Some(MemberStatus::Active),
+                frozen_until: Some(None),
                 ..Default::default()
             },
             event: Event::member(
@@ -576,7 +644,8 @@ async fn reset_password_once(
     expected_version: Option<i32>,
 ) -> Result<ResetOutcome> {
     let mut conn = state.pool.get().await?;
-    let (member, role) = target(&mut conn, actor, member_id, expected_version).await?;
+    let read_at = state.clock.now();
+    let (member, role) = target(&mut conn, actor, member_id, expected_version, read_at).await?;
     // Not held while hashing, which takes long.
     drop(conn);
     let secret = ResetSecret::new(state, mode).await?;

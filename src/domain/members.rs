@@ -59,6 +59,25 @@ pub struct Member {
     pub version: i32,
     /// When a password set by a reset stops signing in.
     pub password_expires_at: Option<NaiveDateTime>,
+    /// When a time-bound freeze ends by itself.
+    pub frozen_until: Option<NaiveDateTime>,
+}
+
+impl Member {
+    /// Whether the member's freeze has ended by its time at `now` (the sweep may not
+    /// have written it yet).
+    pub fn thawed_at(&self, now: NaiveDateTime) -> bool {
+        self.status == MemberStatus::Frozen && self.frozen_until.is_some_and(|until| until <= now)
+    }
+
+    /// The member's status at `now`: ACTIVE from the instant a time-bound freeze ends.
+    pub fn status_at(&self, now: NaiveDateTime) -> MemberStatus {
+        if self.thawed_at(now) {
+            MemberStatus::Active
+        } else {
+            self.status
+        }
+    }
 }
 
 impl std::fmt::Debug for Member {

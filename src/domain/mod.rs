@@ -16,6 +16,7 @@ pub mod settings;
 pub mod sight;
 pub mod signin;
 pub mod state;
+pub mod thaw;
 pub mod throttle;
 pub mod validate;
 pub mod viewer;

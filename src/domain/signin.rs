@@ -14,6 +14,7 @@ use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::{self as member_rows, Member, MemberStatus, find_by_email};
 use crate::domain::sessions::{self, NewSession};
 use crate::domain::settings::{self, Settings};
+use crate::domain::thaw;
 use crate::domain::{throttle, validate};
 use crate::error::{Error, ErrorCode, Input, Rejection, Result};
 
@@ -41,7 +42,7 @@ fn frozen() -> Error {
 
 /// Why a sign-in with a matching password is refused, if it is.
 fn refusal(member: &Member, now: NaiveDateTime) -> Option<(Error, &'static str)> {
-    if member.status == MemberStatus::Frozen {
+    if member.status_at(now) == MemberStatus::Frozen {
         return Some((frozen(), "member frozen"));
     }
     if member
@@ -184,6 +185,9 @@ async fn open_session(
     now: NaiveDateTime,
 ) -> Result<IssuedSession> {
     let mut conn = state.pool.get().await?;
+    if member.thawed_at(now) {
+        thaw::due(&mut conn, now, Some(member.id)).await?;
+    }
     throttle::clear(&mut conn, &keys.account).await?;
     throttle::refund(&mut conn, &keys.address).await?;
     let ttl = settings::get(&mut conn).await?.session_ttl();

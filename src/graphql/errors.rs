@@ -72,6 +72,7 @@ fn path(input: Input) -> Vec<String> {
         Input::ReassignTo => &["reassignTo"],
         Input::ExpectedVersion => &["expectedVersion"],
         Input::FreezeReason => &["reason"],
+        Input::FreezeUntil => &["until"],
         Input::ResetMode => &["mode"],
         Input::Email => &["email"],
         Input::Name => &["name"],

@@ -55,10 +55,21 @@ impl MemberNode {
         self.full_sight()?;
         Ok(Fast(self.load_role(ctx).await?))
     }
-    /// ACTIVE or FROZEN.
-    async fn status(&self) -> Result<MemberStatusValue> {
+    /// ACTIVE or FROZEN; ACTIVE from the instant a time-bound freeze ends.
+    async fn status(&self, ctx: &Context<'_>) -> Result<MemberStatusValue> {
         self.full_sight()?;
-        Ok(self.0.status.into())
+        Ok(self.0.status_at(state(ctx).clock.now()).into())
+    }
+    /// When a time-bound freeze ends by itself; null for a freeze without end and for
+    /// a member who is not frozen.
+    async fn frozen_until(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
+        self.full_sight()?;
+        let now = state(ctx).clock.now();
+        Ok(self
+            .0
+            .frozen_until
+            .filter(|_| !self.0.thawed_at(now))
+            .map(DateTime::from))
     }
     /// Whether the member must change the password before doing anything else.
     async fn must_change_password(&self) -> Result<bool> {

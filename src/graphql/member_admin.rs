@@ -7,6 +7,7 @@ use crate::graphql::access::{actor, state};
 use crate::graphql::errors::{UserError, split};
 use crate::graphql::ids::domain_id;
 use crate::graphql::member::MemberNode;
+use crate::graphql::scalars::DateTime;
 
 /// The outcome of an act on a member.
 #[derive(SimpleObject)]
@@ -88,13 +89,16 @@ impl MemberAdminMutation {
     }
 
     /// Freezes a member: they cannot sign in, every session of theirs ends now and their
-    /// pending invitations are revoked. Needs MEMBERS_FREEZE.
+    /// pending invitations are revoked. Needs MEMBERS_FREEZE. With `until` (later than
+    /// now, at most 366 days ahead) the freeze ends by itself at that instant; freezing
+    /// a frozen member again replaces it.
     async fn freeze(
         &self,
         ctx: &Context<'_>,
         member_id: ID,
         reason: Option<String>,
         expected_version: Option<i32>,
+        until: Option<DateTime>,
     ) -> Result<MemberPayload> {
         let actor = actor(ctx)?;
         let result = member_admin::freeze(
@@ -102,6 +106,7 @@ impl MemberAdminMutation {
             &actor,
             domain_id(&member_id),
             reason.as_deref(),
+            until.map(DateTime::stored),
             expected_version,
         )
         .await;

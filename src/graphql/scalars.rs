@@ -7,6 +7,14 @@ use chrono::{NaiveDateTime, SecondsFormat, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
+impl DateTime {
+    /// The instant as the database stores it: UTC, to the microsecond.
+    pub fn stored(self) -> NaiveDateTime {
+        use chrono::SubsecRound;
+        self.0.naive_utc().trunc_subsecs(6)
+    }
+}
+
 impl From<NaiveDateTime> for DateTime {
     fn from(t: NaiveDateTime) -> Self {
         DateTime(t.and_utc())

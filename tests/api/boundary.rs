@@ -61,7 +61,7 @@ async fn every_use_case_checks_its_own_permission(app: TestApp) {
         s, a, member, role, None
     ));
     refused!(MembersFreeze, |a| member_admin::freeze(
-        s, a, member, None, None
+        s, a, member, None, None, None
     ));
     refused!(MembersFreeze, |a| member_admin::recover(s, a, member, None));
     refused!(MembersResetPassword, |a| member_admin::reset_password(

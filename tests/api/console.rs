@@ -275,6 +275,21 @@ async fn a_stale_member_offers_a_reload_and_dialogs_keep_what_was_typed(app: Tes
     cell_when(browser, name, 3, "Developer").await;
     act_on(browser, name, "freeze").await;
     fill(browser, "#field-reason", "Asked to").await;
+    // A freeze end in the past is refused at its field, and the dialog stays.
+    browser
+        .execute(
+            "document.getElementById('field-until').value = '2020-01-01T10:00'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(browser, "dialog button[type=submit]").await;
+    let error = text_when(browser, "#field-until-error", |t| !t.is_empty()).await;
+    assert!(error.contains("later than now"), "{error}");
+    browser
+        .execute("document.getElementById('field-until').value = ''", vec![])
+        .await
+        .unwrap();
     // Someone else changes the member meanwhile.
     app.ok(
         Some(&admin),

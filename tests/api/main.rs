@@ -13,6 +13,7 @@ mod clients;
 mod console;
 mod escalation;
 mod faults;
+mod freeze_until;
 mod frontend;
 mod hardening;
 mod http_surface;

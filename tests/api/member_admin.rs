@@ -332,16 +332,10 @@ async fn freeze_and_recover_check_their_input(app: TestApp) {
 async fn last_administrator_stays_active(app: TestApp) {
     let admin = app.admin().await;
     let admin_role = app.admin_role_id().await;
-    let all: Vec<&str> = vec![
-        "MEMBERS_VIEW",
-        "MEMBERS_INVITE",
-        "MEMBERS_EDIT_PERMISSION",
-        "MEMBERS_FREEZE",
-        "MEMBERS_RESET_PASSWORD",
-        "ROLES_MANAGE",
-        "SECURITY_SETTINGS_MANAGE",
-        "AUDIT_LOG_VIEW",
-    ];
+    let all: Vec<&str> = roster::domain::Permission::ALL
+        .iter()
+        .map(|p| p.name())
+        .collect();
     let super_role = app.create_role(&admin, "Super", &all).await;
     let (_, super_token) = app.member_with("super@example.com", &super_role).await;
     let admin_id = app.ok(Some(&admin), ME, json!({})).await["me"]["id"]

@@ -68,7 +68,10 @@ async fn created_role_is_listed_after_the_built_in_one_with_member_counts(app: T
         .map(|r| r["memberCount"].as_i64().unwrap())
         .collect();
     assert_eq!(counts, [1, 0, 2]);
-    assert_eq!(roles[0]["permissions"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        roles[0]["permissions"].as_array().unwrap().len(),
+        roster::domain::Permission::ALL.len()
+    );
     let one = app
         .ok(
             Some(&admin),
@@ -316,7 +319,10 @@ async fn built_in_role_cannot_be_renamed_narrowed_or_deleted(app: TestApp) {
         )
         .await;
     assert_eq!(me["me"]["role"]["name"], "Administrator");
-    assert_eq!(me["me"]["role"]["permissions"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        me["me"]["role"]["permissions"].as_array().unwrap().len(),
+        roster::domain::Permission::ALL.len()
+    );
 }
 
 async fn unknown_and_malformed_role_ids_are_not_found(app: TestApp) {

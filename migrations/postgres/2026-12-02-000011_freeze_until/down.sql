@@ -1,0 +1,2 @@
+DROP INDEX members_frozen_until;
+ALTER TABLE members DROP COLUMN frozen_until;

@@ -1,0 +1,75 @@
+//! Time-bound freezes end by themselves: at `frozen_until` the member reads ACTIVE
+//! ([`Member::status_at`]), and a sweep (every instance runs one) writes it down with
+//! one `MEMBER_RECOVERED` event. The write is a conditional update, so of several
+//! instances (or a sweep and a sign-in) racing for one member exactly one records it.
+//!
+//! [`Member::status_at`]: crate::domain::members::Member::status_at
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+
+use crate::db::schema::members;
+use crate::db::{Conn, transaction};
+use crate::domain::AppState;
+use crate::domain::audit::{self, AuditAction, Event, Origin};
+use crate::domain::members::MemberStatus;
+use crate::error::{Error, Result};
+
+/// How often each instance sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Ends the freezes due at `now` (only member `only`'s, when given), each with its
+/// event, in one transaction; how many ended.
+pub async fn due(conn: &mut Conn, now: NaiveDateTime, only: Option<i64>) -> Result<usize> {
+    let system = Origin::default();
+    transaction!(conn, |c| {
+        let mut q = diesel::update(members::table)
+            .filter(members::status.eq(MemberStatus::Frozen))
+            .filter(members::frozen_until.le(now))
+            .into_boxed();
+        if let Some(id) = only {
+            q = q.filter(members::id.eq(id));
+        }
+        let ended: Vec<(i64, Option<String>)> = q
+            .set((
+                members::status.eq(MemberStatus::Active),
+                members::frozen_until.eq(None::<NaiveDateTime>),
+                members::updated_at.eq(now),
+                members::version.eq(members::version + 1),
+            ))
+            .returning((members::id, members::frozen_reason))
+            .get_results(c)
+            .await?;
+        for (id, frozen_reason) in &ended {
+            let details = json!({ "reason": "freeze ended", "frozenReason": frozen_reason });
+            let event = Event::member(AuditAction::MemberRecovered, *id, details);
+            audit::insert(&system, event, now).execute(c).await?;
+        }
+        Ok::<_, Error>(ended.len())
+    })
+}
+
+/// Sweeps every [`SWEEP_EVERY`] until the process ends; a failed sweep is logged and
+/// the next one tries again.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let swept = match state.pool.get().await {
+                Ok(mut conn) => due(&mut conn, state.clock.now(), None).await,
+                Err(e) => Err(e),
+            };
+            match swept {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(members = n, "time-bound freezes ended"),
+                Err(e) => tracing::warn!(error = %e.detail(), "the freeze sweep failed; retrying"),
+            }
+        }
+    });
+}
