@@ -8,6 +8,7 @@ import { invitations } from './invitations.js';
 import { roles } from './roles.js';
 import { settings } from './settings.js';
 import { audit } from './audit.js';
+import { sessionsDialog } from './sessions.js';
 
 const app = document.getElementById('app');
 const bar = document.getElementById('bar');
@@ -79,7 +80,8 @@ function header(me, screens, current) {
         start();
       } }, title))),
     el('span', { class: 'who' }, `${me.name} · ${me.role.name}`),
-    el('button', { class: 'link', type: 'button', onclick: signOut }, 'Sign out'));
+    el('button', { class: 'link', type: 'button', id: 'my-sessions', onclick: () => sessionsDialog(me, true) }, 'Your sessions'),
+    el('button', { class: 'link', type: 'button', id: 'sign-out', onclick: signOut }, 'Sign out'));
 }
 
 async function start() {

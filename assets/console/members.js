@@ -6,6 +6,7 @@ import { message } from './forms.js';
 import { formDialog, showSecret } from './dialogs.js';
 import { pager } from './pager.js';
 import { editPermission, freeze, recover, resetPassword } from './member-acts.js';
+import { sessionsDialog } from './sessions.js';
 
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen' };
@@ -55,8 +56,9 @@ function operations(viewer, member, roles, reload) {
   const held = new Set(viewer.role.permissions);
   const covers = (permissions) => permissions.every((p) => held.has(p));
   const role = roles.find((r) => r.id === member.role.id);
-  if (member.id === viewer.id || !role || !covers(role.permissions)) return [];
   const act = (name, label, run) => el('button', { type: 'button', class: 'link', 'data-act': name, onclick: run }, label);
+  // One's own sessions are under Your sessions in the bar.
+  if (member.id === viewer.id || !role || !covers(role.permissions)) return [];
   const grantable = roles.filter((r) => covers(r.permissions));
   return [
     held.has('MEMBERS_EDIT_PERMISSION') && act('edit-permission', 'Edit Permission', () => editPermission(member, grantable, reload)),
@@ -64,6 +66,7 @@ function operations(viewer, member, roles, reload) {
       ? act('recover', 'Recover', () => recover(member, reload))
       : act('freeze', 'Freeze', () => freeze(member, reload))),
     held.has('MEMBERS_RESET_PASSWORD') && act('reset-password', 'Reset Password', () => resetPassword(member, reload)),
+    held.has('MEMBERS_SESSIONS_MANAGE') && act('sessions', 'Sessions', () => sessionsDialog(member, false)),
   ].filter(Boolean);
 }
 

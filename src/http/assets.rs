@@ -63,6 +63,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "roles.js", JS),
     asset!("console", "settings.js", JS),
     asset!("console", "audit.js", JS),
+    asset!("console", "sessions.js", JS),
     Asset {
         dir: "console",
         name: "operations.graphql",

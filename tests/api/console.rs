@@ -16,6 +16,7 @@ use crate::common::*;
 crate::on_both_databases_raw!(the_seed_flow_by_clicking);
 crate::on_both_databases!(
     the_readme_screens,
+    sessions_are_listed_and_revoked_from_the_console,
     a_stale_member_offers_a_reload_and_dialogs_keep_what_was_typed,
     the_other_screens_work_by_keyboard_and_in_a_narrow_window,
 );
@@ -609,4 +610,57 @@ fn the_console_has_words_for_every_permission_and_action() {
             action.name()
         );
     }
+}
+
+async fn sessions_are_listed_and_revoked_from_the_console(app: TestApp) {
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let browser = &driver.client;
+    let admin = app.admin().await;
+    let role = app
+        .create_role(&admin, "Developer", &["MEMBERS_VIEW"])
+        .await;
+    let (_, first) = app.member_with("dev@example.com", &role).await;
+    let second = app.login("dev@example.com", MEMBER_PASSWORD).await;
+    sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Another member's: both listed; revoke one, then all.
+    act_on(browser, "Test Member", "sessions").await;
+    text_is(browser, "#dialog-title", "Sessions of Test Member").await;
+    text_when(browser, "#sessions tbody", |t| {
+        t.matches("Revoke").count() == 2
+    })
+    .await;
+    screenshot(browser, &format!("console-{:?}-11-sessions", app.backend)).await;
+    click(browser, "#sessions button[data-act=revoke-session]").await;
+    text_is(browser, "#sessions-status", "1 session ended.").await;
+    text_when(browser, "#sessions tbody", |t| {
+        t.matches("Revoke").count() == 1
+    })
+    .await;
+    click(browser, "#revoke-all").await;
+    text_when(browser, "#sessions tbody", |t| {
+        t.contains("No live sessions")
+    })
+    .await;
+    for token in [&first, &second] {
+        let ended = app.gql(Some(token), "{ me { id } }", json!({})).await;
+        assert_eq!(error_code(&ended), "UNAUTHENTICATED");
+    }
+    click(browser, "dialog button.secondary").await;
+    // One's own: this browser is marked; the others end, this one goes on.
+    click(browser, "#my-sessions").await;
+    text_is(browser, "#dialog-title", "Your sessions").await;
+    text_when(browser, "#sessions tbody", |t| t.contains("this browser")).await;
+    click(browser, "#revoke-all").await;
+    text_is(browser, "#sessions-status", "1 session ended.").await;
+    let ended = app.gql(Some(&admin), "{ me { id } }", json!({})).await;
+    assert_eq!(
+        error_code(&ended),
+        "UNAUTHENTICATED",
+        "the API session ended"
+    );
+    click(browser, "dialog button.secondary").await;
+    text_when(browser, "#members tbody", |t| t.contains("Test Member")).await;
+    driver.finish().await;
 }

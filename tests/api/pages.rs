@@ -145,7 +145,7 @@ async fn the_console_signs_in_and_lists_members_by_filter_and_page(app: TestApp)
     text_is(browser, "#member-total", "22 members").await;
     screenshot(browser, &format!("console-{:?}-2-filtered", app.backend)).await;
     // Sign out: the console forgets the session.
-    click(browser, "button.link").await;
+    click(browser, "#sign-out").await;
     text_is(browser, "h1", "Sign in").await;
     let kept: Value = browser
         .execute("return sessionStorage.getItem('roster.session')", vec![])
@@ -238,7 +238,7 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
         .unwrap();
     text_when(browser, "#members tbody", |t| t.contains("Nia Newcomer")).await;
     // A member who may not invite sees no + Add Member.
-    click(browser, "button.link").await;
+    click(browser, "#sign-out").await;
     sign_in(browser, &app, "newcomer@example.com", "newcomer-password-1").await;
     text_is(browser, "h1", "Member Management").await;
     let add = browser.find(Locator::Css("#add-member")).await;
