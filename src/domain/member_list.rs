@@ -7,6 +7,7 @@
 //! rows straight from the statement instead of copying every value into an owned row
 //! first.
 
+use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -31,9 +32,16 @@ pub struct MemberFilter {
     pub role_id: Option<i64>,
     /// Only members whose email or name contains this, lower-cased.
     pub search: Option<String>,
+    /// Only members who signed in last before this instant, or never.
+    pub last_login_before: Option<NaiveDateTime>,
 }
 
 impl MemberFilter {
+    /// Whether the counters of status and role answer how many match.
+    fn counted(&self) -> bool {
+        self.search.is_none() && self.last_login_before.is_none()
+    }
+
     /// Validates and normalises the raw search text.
     pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
         let s = raw.trim();
@@ -63,6 +71,13 @@ macro_rules! filtered {
         }
         if let Some(role) = $filter.role_id {
             q = q.filter(members::role_id.eq(role));
+        }
+        if let Some(before) = $filter.last_login_before {
+            q = q.filter(
+                members::last_login_at
+                    .lt(before)
+                    .or(members::last_login_at.is_null()),
+            );
         }
         match $pattern {
             Some(Pattern::Like { index, whole, .. }) => {
@@ -228,9 +243,9 @@ fn count_sqlite(
     filter: &MemberFilter,
     pattern: Option<Pattern>,
 ) -> QueryResult<i64> {
-    match filter.search {
-        None => diesel::RunQueryDsl::get_result(Counted::of(filter), c),
-        Some(_) => diesel::RunQueryDsl::get_result(
+    match filter.counted() {
+        true => diesel::RunQueryDsl::get_result(Counted::of(filter), c),
+        false => diesel::RunQueryDsl::get_result(
             filtered!(members::table.count().into_boxed(), filter, pattern),
             c,
         ),
@@ -242,9 +257,9 @@ async fn count_pg(
     filter: &MemberFilter,
     pattern: Option<Pattern>,
 ) -> QueryResult<i64> {
-    match filter.search {
-        None => Counted::of(filter).get_result(&mut c).await,
-        Some(_) => {
+    match filter.counted() {
+        true => Counted::of(filter).get_result(&mut c).await,
+        false => {
             filtered!(members::table.count().into_boxed(), filter, pattern)
                 .get_result(&mut c)
                 .await

@@ -188,6 +188,8 @@ pub struct MemberFilter {
     pub role_id: Option<ID>,
     /// Case-insensitive substring of email or name; `%` and `_` match literally.
     pub search: Option<String>,
+    /// Members who signed in last before this instant, or never: the inactive ones.
+    pub last_login_before: Option<DateTime>,
 }
 
 impl MemberFilter {
@@ -201,6 +203,7 @@ impl MemberFilter {
             status: self.status.map(Into::into),
             role_id: self.role_id.as_ref().map(domain_id),
             search,
+            last_login_before: self.last_login_before.map(DateTime::stored),
         })
     }
 }

@@ -15,6 +15,7 @@ const PAGE: &str = "query($first: Int, $after: String, $filter: MemberFilter) {
 }";
 
 on_both_databases!(
+    inactive_members_are_those_last_signed_in_before_an_instant_or_never,
     members_page_newest_first_by_cursor,
     page_size_is_validated_and_capped,
     filters_by_status_and_role,
@@ -653,4 +654,72 @@ async fn selection_of(app: &TestApp, admin: &str, type_name: &str, nested: &str)
         });
     }
     parts
+}
+
+async fn inactive_members_are_those_last_signed_in_before_an_instant_or_never(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Developer", &[]).await;
+    app.add_members(
+        &[
+            ("early@example.com", "Early", role.as_str()),
+            ("late@example.com", "Late", role.as_str()),
+            ("never@example.com", "Never", role.as_str()),
+        ],
+        None,
+    )
+    .await;
+    app.login("early@example.com", MEMBER_PASSWORD).await;
+    let start = roster::clock::Clock::now(app.clock.as_ref()).and_utc();
+    app.clock.advance(chrono::Duration::days(10));
+    app.login("late@example.com", MEMBER_PASSWORD).await;
+    let admin = app.admin().await;
+    let before = (start + chrono::Duration::days(5)).to_rfc3339();
+    let q = "query($f: MemberFilter, $after: String) {
+      members(first: 2, after: $after, filter: $f) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { email }
+      }
+    }";
+    let emails = |data: &Value| -> Vec<String> {
+        data["members"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = app
+        .ok(
+            Some(&admin),
+            q,
+            json!({ "f": { "lastLoginBefore": before } }),
+        )
+        .await;
+    assert_eq!(first["members"]["totalCount"], 2, "{first}");
+    assert_eq!(emails(&first), ["never@example.com", "early@example.com"]);
+    assert_eq!(first["members"]["pageInfo"]["hasNextPage"], false);
+    // With the role filter, and paged.
+    let f = json!({ "lastLoginBefore": (start + chrono::Duration::days(11)).to_rfc3339(), "roleId": role });
+    let page = app.ok(Some(&admin), q, json!({ "f": f })).await;
+    assert_eq!(page["members"]["totalCount"], 3);
+    assert_eq!(emails(&page), ["never@example.com", "late@example.com"]);
+    let cursor = page["members"]["pageInfo"]["endCursor"].clone();
+    let rest = app
+        .ok(Some(&admin), q, json!({ "f": f, "after": cursor }))
+        .await;
+    assert_eq!(emails(&rest), ["early@example.com"]);
+    // Not an instant: refused.
+    let bad = app
+        .gql(
+            Some(&admin),
+            q,
+            json!({ "f": { "lastLoginBefore": "last week" } }),
+        )
+        .await;
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RFC 3339"),
+        "{bad}"
+    );
 }

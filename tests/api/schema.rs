@@ -24,7 +24,6 @@ const NOT_YET_SERVED: &[&str] = &[
     "Member.removedAt",
     "Member.viewerCan",
     "MemberCapabilities",
-    "MemberFilter.lastLoginBefore",
     "MemberStatus.REMOVED",
     "Mutation.bulkEditPermission",
     "Mutation.bulkFreeze",
