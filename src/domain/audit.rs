@@ -218,6 +218,12 @@ pub struct AuditFilter {
     pub actor: Option<i64>,
     /// Only about this member.
     pub target_member: Option<i64>,
+    /// Only about this role.
+    pub target_role: Option<i64>,
+    /// Only from this instant on.
+    pub from: Option<NaiveDateTime>,
+    /// Only before this instant.
+    pub to: Option<NaiveDateTime>,
 }
 
 macro_rules! audit_filtered {
@@ -231,6 +237,15 @@ macro_rules! audit_filtered {
         }
         if let Some(target) = $filter.target_member {
             q = q.filter(audit_events::target_member_id.eq(target));
+        }
+        if let Some(role) = $filter.target_role {
+            q = q.filter(audit_events::target_role_id.eq(role));
+        }
+        if let Some(from) = $filter.from {
+            q = q.filter(audit_events::created_at.ge(from));
+        }
+        if let Some(to) = $filter.to {
+            q = q.filter(audit_events::created_at.lt(to));
         }
         q
     }};

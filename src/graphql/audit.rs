@@ -117,6 +117,12 @@ pub struct AuditEventFilter {
     pub actor_id: Option<ID>,
     /// Only acts on this member.
     pub target_member_id: Option<ID>,
+    /// Only acts on this role.
+    pub target_role_id: Option<ID>,
+    /// Only events at or after this instant.
+    pub from: Option<DateTime>,
+    /// Only events before this instant.
+    pub to: Option<DateTime>,
 }
 
 /// An event in a list, with its cursor.
@@ -173,10 +179,18 @@ impl AuditQuery {
         let limit = page_size(first.unwrap_or(50))?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default();
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from.0 > to.0
+        {
+            return Err(Error::BadInput("filter.from must not be after filter.to".into()).into());
+        }
         let filter = AuditFilter {
             action: filter.action.map(Into::into),
             actor: filter.actor_id.as_ref().map(domain_id),
             target_member: filter.target_member_id.as_ref().map(domain_id),
+            target_role: filter.target_role_id.as_ref().map(domain_id),
+            from: filter.from.map(DateTime::stored),
+            to: filter.to.map(DateTime::stored),
         };
         let rows = audit::page(state(ctx), &actor(ctx)?, &filter, after, limit + 1).await?;
         let (rows, more) = trim_page(rows, limit);

@@ -14,6 +14,7 @@ const EVENTS: &str = "query($filter: AuditEventFilter, $first: Int, $after: Stri
 }";
 
 on_both_databases!(
+    the_audit_log_filters_by_date_range_and_role,
     every_act_is_recorded_once_without_secrets,
     audit_log_filters_pages_and_needs_permission,
     delete_role_moves_its_invitations
@@ -230,4 +231,70 @@ async fn delete_role_moves_its_invitations(app: TestApp) {
         "the role is gone; its name stays in details"
     );
     assert!(deleted["details"].as_str().unwrap().contains("\"Old\""));
+}
+
+async fn the_audit_log_filters_by_date_range_and_role(app: TestApp) {
+    let admin = app.admin().await;
+    let start = roster::clock::Clock::now(app.clock.as_ref()).and_utc();
+    let early = app.create_role(&admin, "Early", &[]).await;
+    app.clock.advance(chrono::Duration::days(2));
+    let admin = app.admin().await;
+    app.create_role(&admin, "Late", &[]).await;
+    app.clock.advance(chrono::Duration::days(2));
+    let admin = app.admin().await;
+    let q = "query($f: AuditEventFilter) {
+      auditEvents(first: 50, filter: $f) { totalCount nodes { action targetRole { name } } }
+    }";
+    let day = |n: i64| (start + chrono::Duration::days(n)).to_rfc3339();
+    let roles_in = |data: &Value| -> Vec<String> {
+        data["auditEvents"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "ROLE_CREATED")
+            .map(|e| e["targetRole"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // From inclusive, to exclusive.
+    let first_day = app
+        .ok(
+            Some(&admin),
+            q,
+            json!({ "f": { "from": start.to_rfc3339(), "to": day(1) } }),
+        )
+        .await;
+    assert_eq!(roles_in(&first_day), ["Early"]);
+    let later = app
+        .ok(
+            Some(&admin),
+            q,
+            json!({ "f": { "from": day(2), "to": day(3) } }),
+        )
+        .await;
+    assert_eq!(roles_in(&later), ["Late"]);
+    // The administrator's sign-in that day, then the role.
+    assert_eq!(later["auditEvents"]["totalCount"], 2);
+    let none = app
+        .ok(
+            Some(&admin),
+            q,
+            json!({ "f": { "from": day(2), "to": day(2) } }),
+        )
+        .await;
+    assert_eq!(none["auditEvents"]["totalCount"], 0);
+    // By the role acted on.
+    let by_role = app
+        .ok(Some(&admin), q, json!({ "f": { "targetRoleId": early } }))
+        .await;
+    assert_eq!(roles_in(&by_role), ["Early"]);
+    assert_eq!(by_role["auditEvents"]["totalCount"], 1);
+    // A range that ends before it starts is refused.
+    let bad = app
+        .gql(
+            Some(&admin),
+            q,
+            json!({ "f": { "from": day(3), "to": day(1) } }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT", "{bad}");
 }
