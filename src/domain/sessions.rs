@@ -221,7 +221,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<usize> {
     if !may_manage(&mut conn, actor, &member).await? {
         return Err(no_session());
     }
-    let which = sessions::table.find(id);
+    let which = sessions::table
+        .find(id)
+        .filter(sessions::expires_at.gt(now));
     revoke_where!(&mut conn, actor, owner, now, which, "one")
 }
 
@@ -237,6 +239,7 @@ pub async fn revoke_all(
     if member_id == actor.member_id {
         let which = sessions::table
             .filter(sessions::member_id.eq(member_id))
+            .filter(sessions::expires_at.gt(now))
             .filter(sessions::id.ne(current));
         return revoke_where!(&mut conn, actor, member_id, now, which, "others");
     }
@@ -253,6 +256,8 @@ pub async fn revoke_all(
         .on(Input::Member)
         .into());
     }
-    let which = sessions::table.filter(sessions::member_id.eq(member_id));
+    let which = sessions::table
+        .filter(sessions::member_id.eq(member_id))
+        .filter(sessions::expires_at.gt(now));
     revoke_where!(&mut conn, actor, member_id, now, which, "all")
 }

@@ -14,6 +14,7 @@ on_both_databases!(
     others_sessions_need_the_permission_and_the_role,
     revoking_one_session_ends_it_alone,
     revoking_all_sessions_keeps_ones_own_current_one,
+    ended_sessions_are_neither_listed_nor_counted_as_revoked,
 );
 
 const SESSIONS: &str = "query($id: ID!) { member(id: $id) { sessions { id current ip userAgent createdAt lastSeenAt expiresAt } } }";
@@ -279,4 +280,29 @@ async fn revoking_all_sessions_keeps_ones_own_current_one(app: TestApp) {
         .collect();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["actor"]["email"], "manager@example.com");
+}
+
+async fn ended_sessions_are_neither_listed_nor_counted_as_revoked(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Developer", &[]).await;
+    let (dev, _) = app.member_with("dev@example.com", &role).await;
+    // Sessions last 12 hours: the first one ends while the second lives on.
+    app.clock.advance(Duration::hours(11));
+    let second = app.login("dev@example.com", MEMBER_PASSWORD).await;
+    app.clock.advance(Duration::hours(2));
+    let mine = list(&app.ok(Some(&second), MY_SESSIONS, json!({})).await, "me");
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let none = app
+        .ok(Some(&second), REVOKE_ALL, json!({ "m": dev.to_string() }))
+        .await;
+    assert_eq!(
+        none["revokeAllSessions"],
+        json!({ "revokedCount": 0, "errors": [] })
+    );
+    let admin = app.admin().await;
+    let events = app.audit(&admin).await;
+    assert!(
+        events.iter().all(|e| e["action"] != "SESSION_REVOKED"),
+        "{events:?}"
+    );
 }
