@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use crate::db::schema::members;
-use crate::db::{Conn, transaction};
+use crate::db::{Conn, transaction, with_conn};
 use crate::domain::AppState;
 use crate::domain::audit::{self, AuditAction, Event, Origin};
 use crate::domain::members::MemberStatus;
@@ -25,6 +25,22 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// Ends the freezes due at `now` (only member `only`'s, when given), each with its
 /// event, in one transaction; how many ended.
 pub async fn due(conn: &mut Conn, now: NaiveDateTime, only: Option<i64>) -> Result<usize> {
+    // A read through the partial index first: a sweep with nothing due, the usual case,
+    // takes no write lock (on SQLite every write transaction does, even an empty one).
+    let pending = with_conn!(conn, |c| {
+        let mut any = members::table
+            .filter(members::status.eq(MemberStatus::Frozen))
+            .filter(members::frozen_until.le(now))
+            .select(members::id)
+            .into_boxed();
+        if let Some(id) = only {
+            any = any.filter(members::id.eq(id));
+        }
+        any.first::<i64>(c).await.optional()
+    })?;
+    if pending.is_none() {
+        return Ok(0);
+    }
     let system = Origin::default();
     transaction!(conn, |c| {
         let mut q = diesel::update(members::table)
