@@ -136,26 +136,17 @@ pub struct SessionView {
     pub user_agent: Option<String>,
 }
 
-/// Whether `actor` may see and end the sessions of `member`: their own, or another's
-/// with MEMBERS_SESSIONS_MANAGE and every permission of the member's role.
-async fn may_manage(conn: &mut Conn, actor: &Actor, member: &Member) -> Result<bool> {
-    if member.id == actor.member_id {
-        return Ok(true);
-    }
-    if !actor
-        .permissions
-        .contains(Permission::MembersSessionsManage)
-    {
-        return Ok(false);
-    }
+/// Whether `actor` holds every permission of `member`'s role, which seeing and ending
+/// another member's sessions needs besides MEMBERS_SESSIONS_MANAGE.
+async fn covers(conn: &mut Conn, actor: &Actor, member: &Member) -> Result<bool> {
     let role = role_rows::find(conn, member.role_id)
         .await?
         .ok_or_else(|| Error::Internal(format!("member {} has no role", member.id)))?;
     Ok(actor.permissions.covers(role.permissions()))
 }
 
-/// The live sessions of `member`, most recently used first. `FORBIDDEN` unless
-/// [`may_manage`].
+/// The live sessions of `member`, most recently used first: one's own, or another's
+/// with MEMBERS_SESSIONS_MANAGE and every permission of their role (`FORBIDDEN`).
 pub async fn of_member(
     state: &AppState,
     actor: &Actor,
@@ -164,7 +155,7 @@ pub async fn of_member(
     let mut conn = state.pool.get().await?;
     if member.id != actor.member_id {
         actor.require(Permission::MembersSessionsManage)?;
-        if !may_manage(&mut conn, actor, member).await? {
+        if !covers(&mut conn, actor, member).await? {
             return Err(Error::NotCovered);
         }
     }
@@ -203,7 +194,8 @@ fn no_session() -> Error {
 }
 
 /// Ends session `id`: one's own (the current one included, like signing out), or
-/// another's under [`may_manage`]; `NOT_FOUND` for one that is not live or not visible.
+/// another's with MEMBERS_SESSIONS_MANAGE and every permission of their role;
+/// `NOT_FOUND` for one that is not live or not visible.
 pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<usize> {
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
@@ -218,7 +210,12 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<usize> {
     let member = member_rows::find(&mut conn, owner)
         .await?
         .ok_or_else(no_session)?;
-    if !may_manage(&mut conn, actor, &member).await? {
+    let visible = member.id == actor.member_id
+        || (actor
+            .permissions
+            .contains(Permission::MembersSessionsManage)
+            && covers(&mut conn, actor, &member).await?);
+    if !visible {
         return Err(no_session());
     }
     let which = sessions::table
@@ -248,7 +245,7 @@ pub async fn revoke_all(
     let member = member_rows::find(&mut conn, member_id)
         .await?
         .ok_or_else(not_found)?;
-    if !may_manage(&mut conn, actor, &member).await? {
+    if !covers(&mut conn, actor, &member).await? {
         return Err(Rejection::new(
             ErrorCode::PrivilegeEscalation,
             "this member's role has permissions you lack",

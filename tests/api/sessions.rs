@@ -44,6 +44,19 @@ async fn login_as(app: &TestApp, email: &str, password: &str, agent: &str) -> St
         .to_owned()
 }
 
+/// A role that sees members, and one that also manages their sessions.
+async fn viewer_and_manager_roles(app: &TestApp, admin: &str) -> (String, String) {
+    let viewer = app.create_role(admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let manager = app
+        .create_role(
+            admin,
+            "Session manager",
+            &["MEMBERS_VIEW", "MEMBERS_SESSIONS_MANAGE"],
+        )
+        .await;
+    (viewer, manager)
+}
+
 fn list(data: &Value, root: &str) -> Vec<Value> {
     data[root]["sessions"].as_array().unwrap().clone()
 }
@@ -111,14 +124,7 @@ async fn last_seen_moves_at_most_once_a_minute(app: TestApp) {
 
 async fn others_sessions_need_the_permission_and_the_role(app: TestApp) {
     let admin = app.admin().await;
-    let viewer_role = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
-    let manager_role = app
-        .create_role(
-            &admin,
-            "Session manager",
-            &["MEMBERS_VIEW", "MEMBERS_SESSIONS_MANAGE"],
-        )
-        .await;
+    let (viewer_role, manager_role) = viewer_and_manager_roles(&app, &admin).await;
     let (dev, _) = app.member_with("dev@example.com", &viewer_role).await;
     let (_, viewer) = app.member_with("viewer@example.com", &viewer_role).await;
     let (_, manager) = app.member_with("manager@example.com", &manager_role).await;
@@ -211,14 +217,7 @@ async fn revoking_one_session_ends_it_alone(app: TestApp) {
 
 async fn revoking_all_sessions_keeps_ones_own_current_one(app: TestApp) {
     let admin = app.admin().await;
-    let viewer_role = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
-    let manager_role = app
-        .create_role(
-            &admin,
-            "Session manager",
-            &["MEMBERS_VIEW", "MEMBERS_SESSIONS_MANAGE"],
-        )
-        .await;
+    let (viewer_role, manager_role) = viewer_and_manager_roles(&app, &admin).await;
     let (dev, first) = app.member_with("dev@example.com", &viewer_role).await;
     let second = app.login("dev@example.com", MEMBER_PASSWORD).await;
     let third = app.login("dev@example.com", MEMBER_PASSWORD).await;
