@@ -34,6 +34,9 @@ pub enum ErrorCode {
     PasswordPolicy,
     /// No default password is configured.
     NoDefaultPassword,
+    /// The caller lacks the act's permission (a capability's reason; the act itself
+    /// answers a top-level `FORBIDDEN` error).
+    Forbidden,
 }
 
 /// The input a refusal concerns, by its meaning; the API maps each to the argument
@@ -58,6 +61,8 @@ pub enum Input {
     ExpectedVersion,
     /// Why a member is frozen.
     FreezeReason,
+    /// The reason given for a removal.
+    RemoveReason,
     /// How a password is reset.
     ResetMode,
     /// An email address.

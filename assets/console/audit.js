@@ -13,6 +13,7 @@ const ACTIONS = {
   PASSWORD_CHANGED: 'Password changed', ROLE_CREATED: 'Role created', ROLE_UPDATED: 'Role updated',
   ROLE_DELETED: 'Role deleted', SECURITY_SETTINGS_UPDATED: 'Security settings updated',
   LOGIN_SUCCEEDED: 'Signed in', LOGIN_FAILED: 'Sign-in refused', SESSION_REVOKED: 'Sessions revoked',
+  MEMBER_REMOVED: 'Removed',
 };
 
 /** `key: value` lines of an event's details (JSON text); nested values as compact JSON. */

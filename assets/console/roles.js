@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   ['SECURITY_SETTINGS_MANAGE', 'Manage security settings'],
   ['AUDIT_LOG_VIEW', 'View the audit log'],
   ['MEMBERS_SESSIONS_MANAGE', "Manage others' sessions"],
+  ['MEMBERS_REMOVE', 'Remove members'],
 ];
 const wordFor = (permission) => PERMISSIONS.find(([p]) => p === permission)?.[1] ?? permission;
 

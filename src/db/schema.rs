@@ -35,6 +35,7 @@ diesel::table! {
         reset_token_hash -> Nullable<Text>,
         reset_expires_at -> Nullable<Timestamp>,
         frozen_until -> Nullable<Timestamp>,
+        removed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -61,6 +62,7 @@ diesel::table! {
         reset_password_valid_hours -> Integer,
         default_password_set_by -> Nullable<BigInt>,
         keys_version -> Integer,
+        audit_retention_days -> Nullable<Integer>,
     }
 }
 
@@ -93,6 +95,8 @@ diesel::table! {
         details -> Text,
         ip -> Nullable<Text>,
         created_at -> Timestamp,
+        changes -> Text,
+        reason -> Nullable<Text>,
     }
 }
 
@@ -106,7 +110,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     invitations,
     audit_events,
-    throttles
+    throttles,
+    member_counts
 );
 
 diesel::table! {

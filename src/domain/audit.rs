@@ -46,11 +46,13 @@ pub enum AuditAction {
     LoginFailed,
     /// One or more of a member's sessions were ended by a revoke.
     SessionRevoked,
+    /// A member was removed and their personal data erased.
+    MemberRemoved,
 }
 
 impl AuditAction {
     /// Every action, for parsing.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::MemberInvited,
         AuditAction::InvitationReissued,
         AuditAction::InvitationRevoked,
@@ -67,6 +69,7 @@ impl AuditAction {
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::SessionRevoked,
+        AuditAction::MemberRemoved,
     ];
 
     /// The stored name, e.g. `MEMBER_FROZEN`.
@@ -88,6 +91,7 @@ impl AuditAction {
             AuditAction::LoginSucceeded => "LOGIN_SUCCEEDED",
             AuditAction::LoginFailed => "LOGIN_FAILED",
             AuditAction::SessionRevoked => "SESSION_REVOKED",
+            AuditAction::MemberRemoved => "MEMBER_REMOVED",
         }
     }
 
@@ -132,28 +136,120 @@ pub struct Event {
     pub target_role: Option<i64>,
     /// Before/after values and reasons; never a password, hash or token.
     pub details: Value,
+    /// Each field the act changed, typed.
+    pub changes: Vec<FieldChange>,
+    /// Why, as the actor gave it.
+    pub reason: Option<String>,
+}
+
+/// One field an act changed: its value before and after, as text. A secret's values
+/// are never recorded, only that it changed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldChange {
+    /// The field's API name, e.g. `role` or `status`.
+    pub field: String,
+    /// The value before; null when there was none or it is secret.
+    pub before: Option<String>,
+    /// The value after; null when there is none or it is secret.
+    pub after: Option<String>,
 }
 
 impl Event {
-    /// An event about a member.
-    pub fn member(action: AuditAction, member: i64, details: Value) -> Self {
+    /// An event about a member and (when `role` is set) a role.
+    pub fn new(
+        action: AuditAction,
+        member: Option<i64>,
+        role: Option<i64>,
+        details: Value,
+    ) -> Self {
         Event {
             action,
-            target_member: Some(member),
-            target_role: None,
+            target_member: member,
+            target_role: role,
             details,
+            changes: Vec::new(),
+            reason: None,
         }
+    }
+
+    /// An event about a member.
+    pub fn member(action: AuditAction, member: i64, details: Value) -> Self {
+        Event::new(action, Some(member), None, details)
     }
 
     /// An event about a role.
     pub fn role(action: AuditAction, role: i64, details: Value) -> Self {
-        Event {
-            action,
-            target_member: None,
-            target_role: Some(role),
-            details,
-        }
+        Event::new(action, None, Some(role), details)
     }
+
+    /// Records that `field` went from `before` to `after`, unless they are equal.
+    pub fn changed<B: ToString, A: ToString>(
+        mut self,
+        field: &str,
+        before: Option<B>,
+        after: Option<A>,
+    ) -> Self {
+        let before = before.map(|b| b.to_string());
+        let after = after.map(|a| a.to_string());
+        if before != after {
+            self.changes.push(FieldChange {
+                field: field.to_owned(),
+                before,
+                after,
+            });
+        }
+        self
+    }
+
+    /// Records that the secret `field` changed, without its values.
+    pub fn changed_secret(mut self, field: &str) -> Self {
+        self.changes.push(FieldChange {
+            field: field.to_owned(),
+            before: None,
+            after: None,
+        });
+        self
+    }
+
+    /// Records a change for each key of the JSON objects `before` and `after` whose
+    /// values differ (a key missing on one side reads as null).
+    pub fn diffed(mut self, before: &Value, after: &Value) -> Self {
+        let empty = serde_json::Map::new();
+        let before = before.as_object().unwrap_or(&empty);
+        let after = after.as_object().unwrap_or(&empty);
+        let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+        keys.dedup();
+        let mut seen = std::collections::HashSet::new();
+        for key in keys.into_iter().filter(|k| seen.insert(*k)) {
+            self = self.changed(
+                key,
+                before.get(key).and_then(text),
+                after.get(key).and_then(text),
+            );
+        }
+        self
+    }
+
+    /// Records the actor's reason.
+    pub fn because(mut self, reason: Option<&str>) -> Self {
+        self.reason = reason.map(str::to_owned);
+        self
+    }
+}
+
+/// A JSON value as a change's text: a list joined by commas; null as none.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(items.iter().filter_map(text).collect::<Vec<_>>().join(", ")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// An instant as the audit log writes it (RFC 3339, UTC).
+pub fn instant(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339()
 }
 
 #[derive(Insertable)]
@@ -166,6 +262,8 @@ struct NewAuditEvent<'a> {
     details: String,
     ip: Option<&'a str>,
     created_at: NaiveDateTime,
+    changes: String,
+    reason: Option<String>,
 }
 
 /// The insert statement for `event`; run it on the connection of the act's transaction.
@@ -184,6 +282,8 @@ pub fn insert(
         details: event.details.to_string(),
         ip: origin.ip.as_deref(),
         created_at: now,
+        changes: serde_json::to_string(&event.changes).unwrap_or_else(|_| "[]".to_owned()),
+        reason: event.reason,
     })
 }
 
@@ -207,6 +307,19 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     /// When.
     pub created_at: NaiveDateTime,
+    /// JSON array of [`FieldChange`].
+    pub changes: String,
+    /// Why, as the actor gave it.
+    pub reason: Option<String>,
+}
+
+impl AuditEvent {
+    /// The fields the act changed.
+    pub fn field_changes(&self) -> Result<Vec<FieldChange>> {
+        serde_json::from_str(&self.changes).map_err(|e| {
+            crate::error::Error::Internal(format!("audit event {} changes: {e}", self.id))
+        })
+    }
 }
 
 /// Which events to list.

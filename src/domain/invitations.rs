@@ -193,7 +193,9 @@ pub async fn invite(
         let details = json!({ "invitationId": invitation.id.to_string(), "roleName": role.name, "email": email, "validityDays": validity_days });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::MemberInvited, role.id, details),
+            Event::role(AuditAction::MemberInvited, role.id, details)
+                .changed("invitationStatus", None::<&str>, Some("PENDING"))
+                .changed("email", None::<&str>, email.as_deref()),
             now,
         )
         .execute(c)
@@ -492,12 +494,14 @@ async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Me
             .execute(c)
             .await?;
         let details = json!({ "invitationId": invitation.id.to_string(), "invitedBy": issuer.to_string(), "roleName": role.name });
-        let event = Event {
-            action: AuditAction::InvitationAccepted,
-            target_member: Some(member.id),
-            target_role: Some(role.id),
+        let event = Event::new(
+            AuditAction::InvitationAccepted,
+            Some(member.id),
+            Some(role.id),
             details,
-        };
+        )
+        .changed("invitationStatus", Some("PENDING"), Some("ACCEPTED"))
+        .changed("role", None::<&str>, Some(&role.name));
         audit::insert(origin, event, now).execute(c).await?;
         Ok::<_, Error>(member)
     })
@@ -591,7 +595,13 @@ pub async fn reissue(state: &AppState, actor: &Actor, id: i64) -> Result<(Invita
         let details = json!({ "invitationId": invitation.id.to_string(), "expiresAt": expires_at.and_utc().to_rfc3339() });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::InvitationReissued, invitation.role_id, details),
+            Event::role(AuditAction::InvitationReissued, invitation.role_id, details)
+                .changed_secret("link")
+                .changed(
+                    "expiresAt",
+                    Some(audit::instant(invitation.expires_at)),
+                    Some(audit::instant(expires_at)),
+                ),
             now,
         )
         .execute(c)
@@ -626,7 +636,11 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<Invitati
         let details = json!({ "invitationId": invitation.id.to_string() });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::InvitationRevoked, invitation.role_id, details),
+            Event::role(AuditAction::InvitationRevoked, invitation.role_id, details).changed(
+                "invitationStatus",
+                Some("PENDING"),
+                Some("REVOKED"),
+            ),
             now,
         )
         .execute(c)

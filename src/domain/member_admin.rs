@@ -1,4 +1,5 @@
-//! Administrative acts on members: edit permission, freeze, recover, reset password.
+//! Administrative acts on members: edit permission, freeze, recover, remove, reset
+//! password.
 //!
 //! Each checks its permission, reads the target, checks the rules, then writes in one
 //! transaction with a conditional update on the version it read; a concurrent change
@@ -16,6 +17,7 @@ use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
 use crate::db::{Conn, MemberWriteLock, transaction};
 use crate::domain::audit::{self, AuditAction, Event};
+use crate::domain::erasure::{self, Erasure, forget_email, scrub_audit};
 use crate::domain::invitations::InvitationStatus;
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
@@ -73,12 +75,14 @@ async fn target(
     expected_version: Option<i32>,
     now: NaiveDateTime,
 ) -> Result<(Member, Role)> {
-    let not_found = || Rejection::new(ErrorCode::NotFound, "no such member").on(Input::Member);
     let mut member = member_rows::find(conn, member_id)
         .await?
         .ok_or_else(not_found)?;
     // A version read after the freeze ended by its time, but before that was written,
     // is as current as the one after.
+    if member.status == MemberStatus::Removed {
+        return Err(not_found().into());
+    }
     let read_version = member.version;
     if member.thawed_at(now) {
         // The freeze ended by its time: that is recorded first, so an act on the member
@@ -88,6 +92,22 @@ async fn target(
             .await?
             .ok_or_else(not_found)?;
     }
+    let role = roles::find(conn, member.role_id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("member {} has no role", member.id)))?;
+    check_target(actor, &member, &role)?;
+    if expected_version.is_some_and(|v| v != member.version && v != read_version) {
+        return Err(stale());
+    }
+    Ok((member, role))
+}
+
+/// The rules every act on `member` (holding `role`) shares: the member is not removed,
+/// not the caller, and the caller holds every permission of their role.
+pub(crate) fn check_target(actor: &Actor, member: &Member, role: &Role) -> Result<()> {
+    if member.status == MemberStatus::Removed {
+        return Err(not_found().into());
+    }
     if member.id == actor.member_id {
         return Err(
             Rejection::new(ErrorCode::SelfAction, "you cannot do this to yourself")
@@ -95,19 +115,25 @@ async fn target(
                 .into(),
         );
     }
-    let role = roles::find(conn, member.role_id)
-        .await?
-        .ok_or_else(|| Error::Internal(format!("member {} has no role", member.id)))?;
     if !actor.permissions.covers(role.permissions()) {
         return Err(escalation(
             "this member's role has permissions you lack",
             Input::Member,
         ));
     }
-    if expected_version.is_some_and(|v| v != member.version && v != read_version) {
-        return Err(stale());
+    Ok(())
+}
+
+/// `LAST_ADMINISTRATOR` when an act would leave no other active administrator.
+fn guard_last_admin(others: i64) -> Result<()> {
+    match others {
+        0 => Err(last_administrator()),
+        _ => Ok(()),
     }
-    Ok((member, role))
+}
+
+fn not_found() -> Rejection {
+    Rejection::new(ErrorCode::NotFound, "no such member").on(Input::Member)
 }
 
 fn escalation(message: &str, input: Input) -> Error {
@@ -192,6 +218,12 @@ struct MemberChanges {
     frozen_until: Option<Option<NaiveDateTime>>,
     reset_token_hash: Option<Option<String>>,
     reset_expires_at: Option<Option<NaiveDateTime>>,
+    email: Option<String>,
+    email_key: Option<String>,
+    name: Option<String>,
+    search_key: Option<String>,
+    password_hash: Option<String>,
+    removed_at: Option<Option<NaiveDateTime>>,
 }
 
 /// What an act writes, decided from the member and role as read.
@@ -210,6 +242,8 @@ struct Change {
     grants: Option<i64>,
     /// Freezing: every session ends and the member's pending invitations are revoked.
     freezes: bool,
+    /// Removing: as freezing, and the member's email and name are erased everywhere.
+    erases: bool,
 }
 
 /// The skeleton of editPermission, freeze and recover, after their permission: the
@@ -258,6 +292,7 @@ where
         leaves_admin_role,
         grants,
         freezes,
+        erases,
     } = change;
     let member = transaction!(&mut conn, |c| {
         if narrows {
@@ -267,17 +302,20 @@ where
             // deleteRole holds the same lock: a role deleted since it was read is not found.
             roles::locked!(c, granted, Input::GrantedRole);
         }
-        if let Some(admin_role) = leaves_admin_role
-            && other_active_admins!(c, member.id, admin_role) == 0
-        {
-            return Err(last_administrator());
+        if let Some(admin_role) = leaves_admin_role {
+            guard_last_admin(other_active_admins!(c, member.id, admin_role))?;
         }
         let updated = update_member!(c, member, now, &columns);
-        if freezes {
+        if freezes || erases {
             let revoked = end_access!(c, member.id, now);
             event.details["revokedInvitations"] = revoked.into();
         }
         audit::insert(&actor.origin, event, now).execute(c).await?;
+        if erases {
+            // After the act's own event, whose reason may name the member too.
+            forget_email!(c, member, now);
+            scrub_audit!(c, &Erasure::of(&member)?);
+        }
         Ok::<_, Error>(updated)
     })?;
     Ok(Outcome {
@@ -322,16 +360,18 @@ pub async fn edit_permission(
                     role_id: Some(new_role.id),
                     ..Default::default()
                 },
-                event: Event {
-                    action: AuditAction::MemberPermissionEdited,
-                    target_member: Some(member.id),
-                    target_role: Some(new_role.id),
+                event: Event::new(
+                    AuditAction::MemberPermissionEdited,
+                    Some(member.id),
+                    Some(new_role.id),
                     details,
-                },
+                )
+                .changed("role", Some(&old_role.name), Some(&new_role.name)),
                 narrows: true,
                 leaves_admin_role: admin_role_left(member, old_role),
                 grants: Some(new_role.id),
                 freezes: false,
+                erases: false,
             }))
         },
     )
@@ -359,36 +399,53 @@ pub async fn freeze(
         .transpose()?
         .filter(|r| !r.is_empty());
     let freeze = |member: &Member, role: &Role, now| {
-        if let Some(until) = until {
-            check_until(until, now)?;
-        }
-        if member.status == MemberStatus::Frozen {
-            return Ok(refreeze(member, until, reason.as_ref()));
-        }
-        let until_text = until.map(|u| u.and_utc().to_rfc3339());
-        Ok(Some(Change {
-            columns: MemberChanges {
-                status: Some(MemberStatus::Frozen),
-                frozen_at: Some(Some(now)),
-                frozen_reason: Some(reason.clone()),
-                frozen_until: Some(until),
-                // Reset links die with the sessions: recovering does not revive them.
-                reset_token_hash: Some(None),
-                reset_expires_at: Some(None),
-                ..Default::default()
-            },
-            event: Event::member(
-                AuditAction::MemberFrozen,
-                member.id,
-                json!({ "reason": reason, "until": until_text }),
-            ),
-            narrows: true,
-            leaves_admin_role: admin_role_left(member, role),
-            grants: None,
-            freezes: true,
-        }))
+        freeze_change(member, role, now, until, reason.as_ref())
     };
     act(state, actor, member_id, expected_version, freeze).await
+}
+
+/// What freezing `member` writes (`None`: nothing to change; a frozen member without
+/// a new end or reason).
+fn freeze_change(
+    member: &Member,
+    role: &Role,
+    now: NaiveDateTime,
+    until: Option<NaiveDateTime>,
+    reason: Option<&String>,
+) -> Result<Option<Change>> {
+    if let Some(until) = until {
+        check_until(until, now)?;
+    }
+    if member.status == MemberStatus::Frozen {
+        return Ok(refreeze(member, until, reason));
+    }
+    let until_text = until.map(audit::instant);
+    Ok(Some(Change {
+        columns: MemberChanges {
+            status: Some(MemberStatus::Frozen),
+            frozen_at: Some(Some(now)),
+            frozen_reason: Some(reason.cloned()),
+            frozen_until: Some(until),
+            // Reset links die with the sessions: recovering does not revive them.
+            reset_token_hash: Some(None),
+            reset_expires_at: Some(None),
+            ..Default::default()
+        },
+        event: Event::member(
+            AuditAction::MemberFrozen,
+            member.id,
+            json!({ "reason": reason, "until": until_text }),
+        )
+        .changed("status", Some("ACTIVE"), Some("FROZEN"))
+        .changed("frozenReason", member.frozen_reason.as_ref(), reason)
+        .changed("frozenUntil", None::<String>, until_text.as_ref())
+        .because(reason.map(String::as_str)),
+        narrows: true,
+        leaves_admin_role: admin_role_left(member, role),
+        grants: None,
+        freezes: true,
+        erases: false,
+    }))
 }
 
 /// The longest time-bound freeze, in days.
@@ -419,7 +476,7 @@ fn refreeze(
     if member.frozen_until == until && same_reason {
         return None;
     }
-    let text = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
+    let text = |t: Option<NaiveDateTime>| t.map(audit::instant);
     let details = json!({
         "reason": reason.or(member.frozen_reason.as_ref()),
         "until": text(until),
@@ -431,11 +488,19 @@ fn refreeze(
             frozen_reason: reason.map(|r| Some(r.clone())),
             ..Default::default()
         },
-        event: Event::member(AuditAction::MemberFrozen, member.id, details),
+        event: Event::member(AuditAction::MemberFrozen, member.id, details)
+            .changed("frozenUntil", text(member.frozen_until), text(until))
+            .changed(
+                "frozenReason",
+                member.frozen_reason.as_ref(),
+                reason.or(member.frozen_reason.as_ref()),
+            )
+            .because(reason.map(String::as_str)),
         narrows: false,
         leaves_admin_role: None,
         grants: None,
         freezes: false,
+        erases: false,
     })
 }
 
@@ -448,28 +513,164 @@ pub async fn recover(
     expected_version: Option<i32>,
 ) -> Result<Outcome> {
     actor.require(Permission::MembersFreeze)?;
-    let recover = |member: &Member, _: &Role, _| {
-        if member.status == MemberStatus::Active {
-            return Ok(None);
-        }
-        Ok(Some(Change {
-            columns: MemberChanges {
-                status: Some(MemberStatus::Active),
-                frozen_until: Some(None),
-                ..Default::default()
-            },
-            event: Event::member(
-                AuditAction::MemberRecovered,
-                member.id,
-                json!({ "frozenReason": member.frozen_reason }),
-            ),
-            narrows: false,
-            leaves_admin_role: None,
-            grants: None,
-            freezes: false,
-        }))
-    };
+    let recover = |member: &Member, _: &Role, _| recover_change(member);
     act(state, actor, member_id, expected_version, recover).await
+}
+
+/// Removes a member for good: status REMOVED, every session ended, reset links and
+/// their pending invitations revoked, the password unusable, and their email and name
+/// erased from the members table, the invitations and every audit event. Audit events
+/// still point at the member, who reads as removed; the email can be invited again.
+/// Needs MEMBERS_REMOVE.
+pub async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    member_id: i64,
+    reason: Option<&str>,
+    expected_version: Option<i32>,
+) -> Result<Outcome> {
+    actor.require(Permission::MembersRemove)?;
+    let reason = reason
+        .map(|r| validate::text(r, "reason", REASON_MAX).map_err(|e| e.on(Input::RemoveReason)))
+        .transpose()?
+        .filter(|r| !r.is_empty());
+    let remove =
+        |member: &Member, role: &Role, now| remove_change(member, role, now, reason.as_ref());
+    act(state, actor, member_id, expected_version, remove).await
+}
+
+/// What recovering `member` writes (`None`: they are active).
+fn recover_change(member: &Member) -> Result<Option<Change>> {
+    if member.status == MemberStatus::Active {
+        return Ok(None);
+    }
+    Ok(Some(Change {
+        columns: MemberChanges {
+            status: Some(MemberStatus::Active),
+            frozen_until: Some(None),
+            ..Default::default()
+        },
+        event: Event::member(
+            AuditAction::MemberRecovered,
+            member.id,
+            json!({ "frozenReason": member.frozen_reason }),
+        )
+        .changed("status", Some("FROZEN"), Some("ACTIVE"))
+        .changed(
+            "frozenUntil",
+            member.frozen_until.map(audit::instant),
+            None::<String>,
+        ),
+        narrows: false,
+        leaves_admin_role: None,
+        grants: None,
+        freezes: false,
+        erases: false,
+    }))
+}
+
+/// What removing `member` writes.
+fn remove_change(
+    member: &Member,
+    role: &Role,
+    now: NaiveDateTime,
+    reason: Option<&String>,
+) -> Result<Option<Change>> {
+    let email = erasure::removed_email(member.id);
+    Ok(Some(Change {
+        columns: MemberChanges {
+            status: Some(MemberStatus::Removed),
+            removed_at: Some(Some(now)),
+            email_key: Some(validate::key(&email)),
+            email: Some(email),
+            name: Some(erasure::REMOVED_NAME.to_owned()),
+            search_key: Some(erasure::removed_search_key(member.id)),
+            password_hash: Some(crate::auth::password::DISABLED.to_string()),
+            frozen_reason: Some(None),
+            frozen_until: Some(None),
+            reset_token_hash: Some(None),
+            reset_expires_at: Some(None),
+            ..Default::default()
+        },
+        event: Event::member(
+            AuditAction::MemberRemoved,
+            member.id,
+            json!({ "reason": reason }),
+        )
+        .changed("status", Some(member.status.as_str()), Some("REMOVED"))
+        .changed_secret("email")
+        .changed_secret("name")
+        .because(reason.map(String::as_str)),
+        narrows: true,
+        leaves_admin_role: admin_role_left(member, role),
+        grants: None,
+        freezes: false,
+        erases: true,
+    }))
+}
+
+/// The acts [`may`] answers for, as a capability asks: without their arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    /// editPermission to some other role.
+    EditPermission,
+    /// freeze, without an end or a reason.
+    Freeze,
+    /// recover.
+    Recover,
+    /// resetPassword.
+    ResetPassword,
+    /// removeMember.
+    Remove,
+}
+
+impl Act {
+    /// The permission the act needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            Act::EditPermission => Permission::MembersEditPermission,
+            Act::Freeze | Act::Recover => Permission::MembersFreeze,
+            Act::ResetPassword => Permission::MembersResetPassword,
+            Act::Remove => Permission::MembersRemove,
+        }
+    }
+}
+
+/// Whether `actor` may do `act` to `member` (holding `role`) at `now`, by the rules the
+/// act itself runs, given how many members hold the built-in role actively: the act's
+/// refusal, `Ok(false)` when it would change nothing, `Ok(true)` when it would change
+/// something.
+pub fn may(
+    actor: &Actor,
+    act: Act,
+    member: &Member,
+    role: &Role,
+    now: NaiveDateTime,
+    active_admins: i64,
+) -> Result<bool> {
+    actor.require(act.permission())?;
+    let member = &member.at(now);
+    check_target(actor, member, role)?;
+    let change = match act {
+        // Any other role: what that role allows is decided when it is named.
+        Act::EditPermission => Some(admin_role_left(member, role)),
+        Act::Freeze => freeze_change(member, role, now, None, None)?.map(|c| c.leaves_admin_role),
+        Act::Recover => recover_change(member)?.map(|c| c.leaves_admin_role),
+        Act::ResetPassword => Some(None),
+        Act::Remove => remove_change(member, role, now, None)?.map(|c| c.leaves_admin_role),
+    };
+    match change {
+        None => Ok(false),
+        // The member is one of the active administrators counted.
+        Some(Some(_)) => guard_last_admin(active_admins - 1).map(|()| true),
+        Some(None) => Ok(true),
+    }
+}
+
+/// How many members hold the built-in role actively, from the counters.
+pub async fn active_admins(state: &AppState) -> Result<i64> {
+    let mut conn = state.pool.get().await?;
+    roles::active_admins(&mut conn).await
 }
 
 /// How a password is reset.
@@ -658,6 +859,12 @@ async fn reset_password_once(
         AuditAction::MemberPasswordReset,
         member.id,
         json!({ "mode": secret.mode_name() }),
+    )
+    .changed_secret("password")
+    .changed(
+        "mustChangePassword",
+        Some(member.must_change_password),
+        Some(true),
     );
     let updated = transaction!(&mut state.pool.get().await?, |c| {
         let settings = settings_table::table

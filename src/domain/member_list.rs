@@ -66,9 +66,11 @@ impl MemberFilter {
 macro_rules! filtered {
     ($query:expr, $filter:expr, $pattern:expr) => {{
         let mut q = $query;
-        if let Some(status) = $filter.status {
-            q = q.filter(members::status.eq(status.as_str()));
-        }
+        q = match $filter.status {
+            Some(status) => q.filter(members::status.eq(status.as_str())),
+            // Removed members are listed only when asked for.
+            None => q.filter(members::status.ne(MemberStatus::Removed.as_str())),
+        };
         if let Some(role) = $filter.role_id {
             q = q.filter(members::role_id.eq(role));
         }
@@ -276,6 +278,8 @@ async fn count_pg(
 #[derive(QueryId)]
 struct Counted {
     status: Option<&'static str>,
+    /// The status left out: REMOVED when no status is asked for, else none ("").
+    except: &'static str,
     role_id: Option<i64>,
 }
 
@@ -283,6 +287,10 @@ impl Counted {
     fn of(filter: &MemberFilter) -> Self {
         Self {
             status: filter.status.map(MemberStatus::as_str),
+            except: match filter.status {
+                Some(_) => "",
+                None => MemberStatus::Removed.as_str(),
+            },
             role_id: filter.role_id,
         }
     }
@@ -306,7 +314,9 @@ where
              WHERE status = COALESCE(",
         );
         out.push_bind_param::<Nullable<Text>, _>(&self.status)?;
-        out.push_sql(", status) AND role_id = COALESCE(");
+        out.push_sql(", status) AND status <> ");
+        out.push_bind_param::<Text, _>(&self.except)?;
+        out.push_sql(" AND role_id = COALESCE(");
         out.push_bind_param::<Nullable<BigInt>, _>(&self.role_id)?;
         out.push_sql(", role_id)");
         Ok(())

@@ -91,7 +91,7 @@ impl Pattern {
 }
 
 /// `%text%` for `LIKE … ESCAPE '\'`, matching `text` literally.
-fn like(text: &str) -> String {
+pub(crate) fn like(text: &str) -> String {
     let escaped = text
         .replace('\\', "\\\\")
         .replace('%', "\\%")

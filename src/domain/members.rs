@@ -22,6 +22,9 @@ text_enum! {
         Active => "ACTIVE",
         /// May not sign in; every session has ended.
         Frozen => "FROZEN",
+        /// Removed for good, personal data erased; kept so that the audit log points
+        /// at someone.
+        Removed => "REMOVED",
     }
 }
 
@@ -61,6 +64,8 @@ pub struct Member {
     pub password_expires_at: Option<NaiveDateTime>,
     /// When a time-bound freeze ends by itself.
     pub frozen_until: Option<NaiveDateTime>,
+    /// When the member was removed.
+    pub removed_at: Option<NaiveDateTime>,
 }
 
 impl Member {
@@ -68,6 +73,18 @@ impl Member {
     /// have written it yet).
     pub fn thawed_at(&self, now: NaiveDateTime) -> bool {
         self.status == MemberStatus::Frozen && self.frozen_until.is_some_and(|until| until <= now)
+    }
+
+    /// The member as they are at `now`: active, with no freeze end, from the instant a
+    /// time-bound freeze ends.
+    pub fn at(&self, now: NaiveDateTime) -> std::borrow::Cow<'_, Member> {
+        if !self.thawed_at(now) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut thawed = self.clone();
+        thawed.status = MemberStatus::Active;
+        thawed.frozen_until = None;
+        std::borrow::Cow::Owned(thawed)
     }
 
     /// The member's status at `now`: ACTIVE from the instant a time-bound freeze ends.

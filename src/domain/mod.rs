@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod capabilities;
+pub mod erasure;
 pub mod invitations;
 pub mod keys;
 pub mod member_admin;

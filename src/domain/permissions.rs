@@ -21,11 +21,13 @@ pub enum Permission {
     AuditLogView,
     /// See and end other members' sessions.
     MembersSessionsManage,
+    /// Remove members for good, erasing their personal data.
+    MembersRemove,
 }
 
 impl Permission {
     /// Every permission, in canonical order.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::MembersView,
         Permission::MembersInvite,
         Permission::MembersEditPermission,
@@ -35,6 +37,7 @@ impl Permission {
         Permission::SecuritySettingsManage,
         Permission::AuditLogView,
         Permission::MembersSessionsManage,
+        Permission::MembersRemove,
     ];
 
     /// The stored and displayed name, e.g. `MEMBERS_VIEW`.
@@ -49,6 +52,7 @@ impl Permission {
             Permission::SecuritySettingsManage => "SECURITY_SETTINGS_MANAGE",
             Permission::AuditLogView => "AUDIT_LOG_VIEW",
             Permission::MembersSessionsManage => "MEMBERS_SESSIONS_MANAGE",
+            Permission::MembersRemove => "MEMBERS_REMOVE",
         }
     }
 
@@ -65,6 +69,7 @@ impl Permission {
             Permission::SecuritySettingsManage => 6,
             Permission::AuditLogView => 7,
             Permission::MembersSessionsManage => 8,
+            Permission::MembersRemove => 9,
         };
         1 << position
     }

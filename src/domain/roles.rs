@@ -186,9 +186,11 @@ pub(crate) use held_by;
 
 /// How many members hold each of the given roles (roles nobody holds are left out).
 pub async fn member_counts(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, i64>> {
-    // The trigger-kept counters hold a row per status of each role.
+    // The trigger-kept counters hold a row per status of each role; removed members
+    // no longer count.
     let q = member_counts::table
         .filter(member_counts::role_id.eq_any(ids))
+        .filter(member_counts::status.ne(crate::domain::members::MemberStatus::Removed.as_str()))
         .select((member_counts::role_id, member_counts::n));
     let rows: Vec<(i64, i64)> = with_conn!(&mut pool.get().await?, |c| q.load(c).await)?;
     Ok(rows
@@ -197,6 +199,21 @@ pub async fn member_counts(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, i64>
             *counts.entry(role).or_default() += n;
             counts
         }))
+}
+
+/// How many members hold the built-in role actively, from the counters: one read.
+pub async fn active_admins(conn: &mut Conn) -> Result<i64> {
+    let q = member_counts::table
+        .filter(
+            member_counts::role_id.eq_any(
+                roles::table
+                    .filter(roles::built_in.eq(true))
+                    .select(roles::id),
+            ),
+        )
+        .filter(member_counts::status.eq(crate::domain::members::MemberStatus::Active.as_str()))
+        .select(member_counts::n);
+    Ok(with_conn!(conn, |c| q.first::<i64>(c).await.optional())?.unwrap_or(0))
 }
 
 /// Creates the built-in Administrator role unless it exists; returns its id.
@@ -264,7 +281,8 @@ pub async fn create(state: &AppState, actor: &Actor, input: CreateRole) -> Resul
         let details = serde_json::json!({ "after": snapshot(&role) });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::RoleCreated, role.id, details),
+            Event::role(AuditAction::RoleCreated, role.id, details)
+                .diffed(&serde_json::Value::Null, &snapshot(&role)),
             now,
         )
         .execute(c)
@@ -339,7 +357,8 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: UpdateRole)
         let details = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after) });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::RoleUpdated, id, details),
+            Event::role(AuditAction::RoleUpdated, id, details)
+                .diffed(&snapshot(&before), &snapshot(&after)),
             now,
         )
         .execute(c)
@@ -420,7 +439,8 @@ pub async fn delete(
         let details = serde_json::json!({ "before": snapshot(&role), "reassignTo": reassign_to.map(|r| r.to_string()), "membersMoved": moved });
         audit::insert(
             &actor.origin,
-            Event::role(AuditAction::RoleDeleted, id, details),
+            Event::role(AuditAction::RoleDeleted, id, details)
+                .diffed(&snapshot(&role), &serde_json::Value::Null),
             now,
         )
         .execute(c)

@@ -224,6 +224,34 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<usize> {
     revoke_where!(&mut conn, actor, owner, now, which, "one")
 }
 
+fn no_member() -> Error {
+    Rejection::new(ErrorCode::NotFound, "no such member")
+        .on(Input::Member)
+        .into()
+}
+
+/// Whether `actor` may end every session of `member` (holding `role`): their own
+/// always; another's with MEMBERS_SESSIONS_MANAGE and every permission of their role;
+/// a removed member is not found.
+pub fn check_revoke_all(actor: &Actor, member: &Member, role: &Role) -> Result<()> {
+    if member.id == actor.member_id {
+        return Ok(());
+    }
+    actor.require(Permission::MembersSessionsManage)?;
+    if member.status == MemberStatus::Removed {
+        return Err(no_member());
+    }
+    if !actor.permissions.covers(role.permissions()) {
+        return Err(Rejection::new(
+            ErrorCode::PrivilegeEscalation,
+            "this member's role has permissions you lack",
+        )
+        .on(Input::Member)
+        .into());
+    }
+    Ok(())
+}
+
 /// Ends every session of member `member_id`; for oneself, all but `current`.
 pub async fn revoke_all(
     state: &AppState,
@@ -241,18 +269,13 @@ pub async fn revoke_all(
         return revoke_where!(&mut conn, actor, member_id, now, which, "others");
     }
     actor.require(Permission::MembersSessionsManage)?;
-    let not_found = || Rejection::new(ErrorCode::NotFound, "no such member").on(Input::Member);
     let member = member_rows::find(&mut conn, member_id)
         .await?
-        .ok_or_else(not_found)?;
-    if !covers(&mut conn, actor, &member).await? {
-        return Err(Rejection::new(
-            ErrorCode::PrivilegeEscalation,
-            "this member's role has permissions you lack",
-        )
-        .on(Input::Member)
-        .into());
-    }
+        .ok_or_else(no_member)?;
+    let role = role_rows::find(&mut conn, member.role_id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("member {} has no role", member.id)))?;
+    check_revoke_all(actor, &member, &role)?;
     let which = sessions::table
         .filter(sessions::member_id.eq(member_id))
         .filter(sessions::expires_at.gt(now));

@@ -167,12 +167,17 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         None => None,
     };
     let now = state.clock.now();
-    let event = Event {
-        action: AuditAction::SecuritySettingsUpdated,
-        target_member: None,
-        target_role: None,
-        details: changes.details(&before),
-    };
+    let details = changes.details(&before);
+    let mut event = Event::new(
+        AuditAction::SecuritySettingsUpdated,
+        None,
+        None,
+        details.clone(),
+    )
+    .diffed(&details["before"], &details["after"]);
+    if changes.default_password.is_some() {
+        event = event.changed_secret("defaultPassword");
+    }
     let row = SettingsRow {
         default_password_hash: default_hash.as_deref(),
         default_password_set_by: default_hash.as_ref().map(|_| actor.member_id),

@@ -138,12 +138,12 @@ async fn attempt(
             } else {
                 "unknown email"
             };
-            let event = Event {
-                action: AuditAction::LoginFailed,
-                target_member: member.as_ref().map(|m| m.id),
-                target_role: None,
-                details: json!({ "reason": why }),
-            };
+            let event = Event::new(
+                AuditAction::LoginFailed,
+                member.as_ref().map(|m| m.id),
+                None,
+                json!({ "reason": why }),
+            );
             audit::record(&mut state.pool.get().await?, origin, event, now).await?;
             Err(error)
         }
@@ -235,12 +235,12 @@ async fn refuse_malformed(state: &AppState, origin: &Origin) -> Result<IssuedSes
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     throttle::reserve(&mut conn, &address, throttle::ADDRESS, now).await?;
-    let event = Event {
-        action: AuditAction::LoginFailed,
-        target_member: None,
-        target_role: None,
-        details: json!({ "reason": "unknown email" }),
-    };
+    let event = Event::new(
+        AuditAction::LoginFailed,
+        None,
+        None,
+        json!({ "reason": "unknown email" }),
+    );
     audit::record(&mut conn, origin, event, now).await?;
     Err(invalid_credentials())
 }
@@ -406,7 +406,8 @@ where
             AuditAction::PasswordChanged,
             member.id,
             reset_mark(via_reset),
-        );
+        )
+        .changed_secret("password");
         audit::insert(&origin, event, now).execute(c).await?;
         Ok(Some(member))
     })?;

@@ -62,7 +62,9 @@ pub async fn due(conn: &mut Conn, now: NaiveDateTime, only: Option<i64>) -> Resu
             .await?;
         for (id, frozen_reason) in &ended {
             let details = json!({ "reason": "freeze ended", "frozenReason": frozen_reason });
-            let event = Event::member(AuditAction::MemberRecovered, *id, details);
+            let event = Event::member(AuditAction::MemberRecovered, *id, details)
+                .changed("status", Some("FROZEN"), Some("ACTIVE"))
+                .because(Some("freeze ended"));
             audit::insert(&system, event, now).execute(c).await?;
         }
         Ok::<_, Error>(ended.len())

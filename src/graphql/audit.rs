@@ -49,6 +49,19 @@ pub enum AuditAction {
     LoginFailed,
     /// One or more of a member's sessions were ended by a revoke.
     SessionRevoked,
+    /// A member was removed and their personal data erased.
+    MemberRemoved,
+}
+
+/// One field an act changed, before and after, as text.
+#[derive(SimpleObject)]
+pub struct FieldChange {
+    /// The field's name, e.g. `role`, `status`, `frozenUntil`, `password`.
+    pub field: String,
+    /// The value before; null when there was none, and always for a secret.
+    pub before: Option<String>,
+    /// The value after; null when there is none, and always for a secret.
+    pub after: Option<String>,
 }
 
 /// One recorded act.
@@ -97,6 +110,25 @@ impl AuditEventNode {
     /// A JSON object: before/after values, reason. Never a password or token.
     async fn details(&self) -> &str {
         &self.0.details
+    }
+    /// Every field the act changed, before and after; a secret (a password, a link)
+    /// appears by name only, with null values.
+    async fn changes(&self) -> Result<Vec<FieldChange>> {
+        Ok(self
+            .0
+            .field_changes()?
+            .into_iter()
+            .map(|c| FieldChange {
+                field: c.field,
+                before: c.before,
+                after: c.after,
+            })
+            .collect())
+    }
+    /// The reason the actor gave (a freeze's, a removal's), or the system's ("freeze
+    /// ended").
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
     }
     /// The client's IP address.
     async fn ip(&self) -> Option<&str> {

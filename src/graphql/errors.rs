@@ -40,6 +40,8 @@ pub enum UserErrorCode {
     PasswordPolicy,
     /// Reset to the default password before one is configured.
     NoDefaultPassword,
+    /// `viewerCan`: the viewer lacks the act's permission.
+    Forbidden,
 }
 
 /// An expected failure of a mutation.
@@ -71,7 +73,7 @@ fn path(input: Input) -> Vec<String> {
         Input::GrantedRole => &["roleId"],
         Input::ReassignTo => &["reassignTo"],
         Input::ExpectedVersion => &["expectedVersion"],
-        Input::FreezeReason => &["reason"],
+        Input::FreezeReason | Input::RemoveReason => &["reason"],
         Input::FreezeUntil => &["until"],
         Input::ResetMode => &["mode"],
         Input::Email => &["email"],

@@ -119,6 +119,9 @@ pub struct Loaders {
     pub members: ByIdLoader<Member>,
     /// Member counts by role id.
     pub member_counts: ByIdLoader<MemberCount>,
+    /// How many members hold the built-in role actively, read once per request.
+    active_admins: tokio::sync::OnceCell<i64>,
+    pool: Pool,
 }
 
 impl Loaders {
@@ -128,6 +131,17 @@ impl Loaders {
             roles: ByIdLoader::new(pool),
             members: ByIdLoader::new(pool),
             member_counts: ByIdLoader::new(pool),
+            active_admins: tokio::sync::OnceCell::new(),
+            pool: pool.clone(),
         }
+    }
+
+    /// How many members hold the built-in role actively (what `viewerCan` needs to
+    /// tell `LAST_ADMINISTRATOR`): one statement per request, however many members ask.
+    pub async fn active_admins(&self) -> Result<i64> {
+        self.active_admins
+            .get_or_try_init(|| async { roles::active_admins(&mut self.pool.get().await?).await })
+            .await
+            .copied()
     }
 }

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ContextBase, Enum, ID, InputObject, Object, Result};
 
-use crate::domain::Permission;
 use crate::domain::member_list::{self, MemberFilter as Filter};
 use crate::domain::members::{self, Member};
 use crate::domain::roles::Role;
 use crate::domain::sessions;
+use crate::domain::{Permission, capabilities};
 use crate::error::Error;
 use crate::graphql::access::{self, Sight, actor, loaders, signed_in, state};
+use crate::graphql::capabilities::MemberCapabilitiesNode;
 use crate::graphql::connection::{
     PageInfo, decode_cursor, encode_cursor, page_info, page_size, trim_page,
 };
@@ -28,6 +29,8 @@ pub enum MemberStatusValue {
     Active,
     /// May not sign in; every session ended when the member was frozen.
     Frozen,
+    /// Removed for good: personal data erased, every act on them `NOT_FOUND`.
+    Removed,
 }
 
 /// A person with access to the admin backend, how much of them the viewer may see
@@ -55,7 +58,7 @@ impl MemberNode {
         self.full_sight()?;
         Ok(Fast(self.load_role(ctx).await?))
     }
-    /// ACTIVE or FROZEN; ACTIVE from the instant a time-bound freeze ends.
+    /// ACTIVE, FROZEN or REMOVED; ACTIVE from the instant a time-bound freeze ends.
     async fn status(&self, ctx: &Context<'_>) -> Result<MemberStatusValue> {
         self.full_sight()?;
         Ok(self.0.status_at(state(ctx).clock.now()).into())
@@ -113,6 +116,16 @@ impl MemberNode {
             .map(|s| MemberSessionNode::new(s, current))
             .collect())
     }
+    /// What the signed-in member may do to this one now, and if not, the code the act
+    /// would answer; decided by the same rules as the acts.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<MemberCapabilitiesNode> {
+        self.full_sight()?;
+        let actor = actor(ctx)?;
+        let role = self.load_role(ctx).await?;
+        let admins = loaders(ctx).active_admins().await?;
+        let now = state(ctx).clock.now();
+        Ok(capabilities::of(&actor, &self.0, &role.0, now, admins)?.into())
+    }
     /// The last successful sign-in.
     async fn last_login_at(&self) -> Result<Option<DateTime>> {
         self.full_sight()?;
@@ -127,6 +140,11 @@ impl MemberNode {
     async fn updated_at(&self) -> Result<DateTime> {
         self.full_sight()?;
         Ok(self.0.updated_at.into())
+    }
+    /// When the member was removed; null for a member who was not.
+    async fn removed_at(&self) -> Result<Option<DateTime>> {
+        self.full_sight()?;
+        Ok(self.0.removed_at.map(DateTime::from))
     }
     /// Bumps on every change; pass it as `expectedVersion` for optimistic concurrency.
     async fn version(&self) -> Result<i32> {
@@ -258,6 +276,17 @@ impl MemberConnection {
     }
 }
 
+/// Whether a members page selects `viewerCan`.
+fn asks_capabilities(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("nodes").field("viewerCan").exists()
+        || look
+            .field("edges")
+            .field("node")
+            .field("viewerCan")
+            .exists()
+}
+
 /// Page size when `first` is null.
 const DEFAULT_PAGE: i32 = 20;
 
@@ -283,6 +312,10 @@ impl MemberQuery {
         let page =
             member_list::page(state(ctx), &actor, &filter, after, limit + 1, with_total).await?;
         let (rows, more) = trim_page(page.rows, limit);
+        if asks_capabilities(ctx) {
+            // Read before the members answer, so that each answers at once.
+            loaders(ctx).active_admins().await?;
+        }
         let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
         let mut items = Vec::with_capacity(rows.len());
         // A page holds a few roles many times over: each is shared, not copied.

@@ -1,4 +1,4 @@
-//! Member mutations: editPermission, freeze, recover, resetPassword.
+//! Member mutations: editPermission, freeze, recover, removeMember, resetPassword.
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
@@ -126,6 +126,30 @@ impl MemberAdminMutation {
             member_admin::recover(state(ctx), &actor, domain_id(&member_id), expected_version)
                 .await,
         )
+    }
+
+    /// Removes a member for good. In one transaction: status REMOVED, every session
+    /// ended, reset links and their pending invitations revoked, the password unusable,
+    /// and their email and name erased from the member, the invitations and every audit
+    /// event (audit events still point at the member). The email can be invited again.
+    /// Needs MEMBERS_REMOVE; every later act on the member is `NOT_FOUND`.
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        reason: Option<String>,
+        expected_version: Option<i32>,
+    ) -> Result<MemberPayload> {
+        let actor = actor(ctx)?;
+        let result = member_admin::remove(
+            state(ctx),
+            &actor,
+            domain_id(&member_id),
+            reason.as_deref(),
+            expected_version,
+        )
+        .await;
+        member_payload(ctx, result)
     }
 
     /// Resets a member's password: the old one stops working at once, every session

@@ -2,6 +2,7 @@
 
 pub mod access;
 mod audit;
+mod capabilities;
 mod compat;
 mod connection;
 pub mod documents;

@@ -33,6 +33,8 @@ pub enum PermissionValue {
     AuditLogView,
     /// `sessions` of other members, `revokeSession`, `revokeAllSessions`.
     MembersSessionsManage,
+    /// `removeMember`.
+    MembersRemove,
 }
 
 /// A named set of permissions that members hold.

@@ -649,6 +649,9 @@ async fn selection_of(app: &TestApp, admin: &str, type_name: &str, nested: &str)
         }
         parts.push(match (ty["kind"].as_str().unwrap(), name) {
             ("OBJECT", "role") if !nested.is_empty() => format!("{name} {{ {nested} }}"),
+            ("OBJECT", "viewerCan") => {
+                format!("{name} {{ freeze {{ allowed reason }} remove {{ allowed reason }} }}")
+            }
             ("OBJECT", _) => format!("{name} {{ __typename id }}"),
             _ => name.to_owned(),
         });
