@@ -53,6 +53,10 @@ pub enum Input {
     FreezeUntil,
     /// The session acted on.
     Session,
+    /// The members of a bulk act.
+    MemberIds,
+    /// The emails of inviteMany.
+    Emails,
     /// The role granted to a member or an invitee.
     GrantedRole,
     /// The role a deleted role's members move to.

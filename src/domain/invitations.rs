@@ -133,7 +133,7 @@ fn not_pending() -> Error {
     .into()
 }
 
-fn escalation(input: Input) -> Error {
+pub(crate) fn escalation(input: Input) -> Error {
     Rejection::new(
         ErrorCode::PrivilegeEscalation,
         "you can only invite to a role whose permissions you hold",

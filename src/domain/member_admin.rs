@@ -246,6 +246,43 @@ struct Change {
     erases: bool,
 }
 
+/// Writes `$change` of `$member` on the transaction connection `$c` (which holds the
+/// member write lock when the change narrows) with its audit event; the member after.
+macro_rules! apply {
+    ($c:expr, $actor:expr, $member:expr, $change:expr, $now:expr) => {{
+        let Change {
+            columns,
+            mut event,
+            narrows: _,
+            leaves_admin_role,
+            grants,
+            freezes,
+            erases,
+        } = $change;
+        if let Some(granted) = grants {
+            // deleteRole holds the same lock: a role deleted since it was read is not found.
+            roles::locked!($c, granted, Input::GrantedRole);
+        }
+        if let Some(admin_role) = leaves_admin_role {
+            guard_last_admin(other_active_admins!($c, $member.id, admin_role))?;
+        }
+        let updated = update_member!($c, $member, $now, &columns);
+        if freezes || erases {
+            let revoked = end_access!($c, $member.id, $now);
+            event.details["revokedInvitations"] = revoked.into();
+        }
+        audit::insert(&$actor.origin, event, $now)
+            .execute($c)
+            .await?;
+        if erases {
+            // After the act's own event, whose reason may name the member too.
+            forget_email!($c, $member, $now);
+            scrub_audit!($c, &Erasure::of(&$member)?);
+        }
+        updated
+    }};
+}
+
 /// The skeleton of editPermission, freeze and recover, after their permission: the
 /// target's rules ([`target`]), `decide` on the member and role as read and the time
 /// (`None`: nothing to change), then one transaction with its audit event, retried on
@@ -285,38 +322,12 @@ where
             changed: false,
         });
     };
-    let Change {
-        columns,
-        mut event,
-        narrows,
-        leaves_admin_role,
-        grants,
-        freezes,
-        erases,
-    } = change;
+    let narrows = change.narrows;
     let member = transaction!(&mut conn, |c| {
         if narrows {
             c.lock_member_writes().await?;
         }
-        if let Some(granted) = grants {
-            // deleteRole holds the same lock: a role deleted since it was read is not found.
-            roles::locked!(c, granted, Input::GrantedRole);
-        }
-        if let Some(admin_role) = leaves_admin_role {
-            guard_last_admin(other_active_admins!(c, member.id, admin_role))?;
-        }
-        let updated = update_member!(c, member, now, &columns);
-        if freezes || erases {
-            let revoked = end_access!(c, member.id, now);
-            event.details["revokedInvitations"] = revoked.into();
-        }
-        audit::insert(&actor.origin, event, now).execute(c).await?;
-        if erases {
-            // After the act's own event, whose reason may name the member too.
-            forget_email!(c, member, now);
-            scrub_audit!(c, &Erasure::of(&member)?);
-        }
-        Ok::<_, Error>(updated)
+        Ok::<_, Error>(apply!(c, actor, member, change, now))
     })?;
     Ok(Outcome {
         member,
@@ -340,42 +351,48 @@ pub async fn edit_permission(
         actor,
         member_id,
         expected_version,
-        |member, old_role, _| {
-            let new_role = new_role
-                .as_ref()
-                .ok_or_else(|| roles::not_found(Input::GrantedRole))?;
-            if !actor.permissions.covers(new_role.permissions()) {
-                let why = "you can only grant a role whose permissions you hold";
-                return Err(escalation(why, Input::GrantedRole));
-            }
-            if new_role.id == old_role.id {
-                return Ok(None);
-            }
-            let details = json!({
-                "before": { "roleId": old_role.id.to_string(), "roleName": old_role.name },
-                "after": { "roleId": new_role.id.to_string(), "roleName": new_role.name },
-            });
-            Ok(Some(Change {
-                columns: MemberChanges {
-                    role_id: Some(new_role.id),
-                    ..Default::default()
-                },
-                event: Event::new(
-                    AuditAction::MemberPermissionEdited,
-                    Some(member.id),
-                    Some(new_role.id),
-                    details,
-                )
-                .changed("role", Some(&old_role.name), Some(&new_role.name)),
-                narrows: true,
-                leaves_admin_role: admin_role_left(member, old_role),
-                grants: Some(new_role.id),
-                freezes: false,
-                erases: false,
-            }))
-        },
+        |member, old_role, _| edit_change(actor, member, old_role, new_role.as_ref()),
     )
     .await
+}
+
+/// What moving `member` from `old_role` to `new_role` writes (`None`: they hold it).
+fn edit_change(
+    actor: &Actor,
+    member: &Member,
+    old_role: &Role,
+    new_role: Option<&Role>,
+) -> Result<Option<Change>> {
+    let new_role = new_role.ok_or_else(|| roles::not_found(Input::GrantedRole))?;
+    if !actor.permissions.covers(new_role.permissions()) {
+        let why = "you can only grant a role whose permissions you hold";
+        return Err(escalation(why, Input::GrantedRole));
+    }
+    if new_role.id == old_role.id {
+        return Ok(None);
+    }
+    let details = json!({
+        "before": { "roleId": old_role.id.to_string(), "roleName": old_role.name },
+        "after": { "roleId": new_role.id.to_string(), "roleName": new_role.name },
+    });
+    Ok(Some(Change {
+        columns: MemberChanges {
+            role_id: Some(new_role.id),
+            ..Default::default()
+        },
+        event: Event::new(
+            AuditAction::MemberPermissionEdited,
+            Some(member.id),
+            Some(new_role.id),
+            details,
+        )
+        .changed("role", Some(&old_role.name), Some(&new_role.name)),
+        narrows: true,
+        leaves_admin_role: admin_role_left(member, old_role),
+        grants: Some(new_role.id),
+        freezes: false,
+        erases: false,
+    }))
 }
 
 /// The built-in role `member` holds actively, if they do.
@@ -394,14 +411,19 @@ pub async fn freeze(
     expected_version: Option<i32>,
 ) -> Result<Outcome> {
     actor.require(Permission::MembersFreeze)?;
-    let reason = reason
-        .map(|r| validate::text(r, "reason", REASON_MAX).map_err(|e| e.on(Input::FreezeReason)))
-        .transpose()?
-        .filter(|r| !r.is_empty());
+    let reason = freeze_reason(reason)?;
     let freeze = |member: &Member, role: &Role, now| {
         freeze_change(member, role, now, until, reason.as_ref())
     };
     act(state, actor, member_id, expected_version, freeze).await
+}
+
+/// A freeze's reason, validated; none when blank.
+fn freeze_reason(reason: Option<&str>) -> Result<Option<String>> {
+    Ok(reason
+        .map(|r| validate::text(r, "reason", REASON_MAX).map_err(|e| e.on(Input::FreezeReason)))
+        .transpose()?
+        .filter(|r| !r.is_empty()))
 }
 
 /// What freezing `member` writes (`None`: nothing to change; a frozen member without
@@ -902,3 +924,7 @@ async fn reset_password_once(
         reset_link,
     })
 }
+
+// Declared after the macros above, which it uses.
+mod bulk;
+pub use bulk::{BULK_MAX, BulkAct, BulkPolicy, BulkResult, bulk};

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod capabilities;
 pub mod erasure;
 pub mod invitations;
+pub mod invite_many;
 pub mod keys;
 pub mod member_admin;
 pub mod member_list;

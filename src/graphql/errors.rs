@@ -70,6 +70,8 @@ fn path(input: Input) -> Vec<String> {
     let path: &[&str] = match input {
         Input::Member => &["memberId"],
         Input::Role | Input::Invitation | Input::Session => &["id"],
+        Input::MemberIds => &["memberIds"],
+        Input::Emails => &["emails"],
         Input::GrantedRole => &["roleId"],
         Input::ReassignTo => &["reassignTo"],
         Input::ExpectedVersion => &["expectedVersion"],
@@ -100,6 +102,20 @@ pub fn split<T>(result: Result<T, Error>) -> async_graphql::Result<(Option<T>, V
         Ok(v) => Ok((Some(v), Vec::new())),
         Err(Error::Rejected(r)) => Ok((None, vec![r.into()])),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A refusal as a `UserError` (a missing permission as `FORBIDDEN`), for results of
+/// their own inside a payload; a fault stays a top-level error.
+pub fn user_error(e: Error) -> async_graphql::Result<UserError> {
+    match e {
+        Error::Rejected(r) => Ok(r.into()),
+        e @ (Error::Forbidden(_) | Error::NotCovered) => Ok(UserError {
+            code: UserErrorCode::Forbidden,
+            field: None,
+            message: e.detail(),
+        }),
+        e => Err(e.into()),
     }
 }
 

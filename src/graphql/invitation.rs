@@ -28,7 +28,7 @@ pub enum InvitationValidity {
 }
 
 impl InvitationValidity {
-    fn days(self) -> i32 {
+    pub(crate) fn days(self) -> i32 {
         match self {
             InvitationValidity::OneDay => 1,
             InvitationValidity::SevenDays => 7,
@@ -52,7 +52,7 @@ pub enum InvitationStatus {
 }
 
 /// An invitation to join with a role, and where it stood when read.
-pub struct InvitationNode(InvitationView);
+pub struct InvitationNode(pub(crate) InvitationView);
 
 /// An invitation to join with a role.
 #[Object(name = "Invitation")]

@@ -2,6 +2,7 @@
 
 pub mod access;
 mod audit;
+mod bulk;
 mod capabilities;
 mod compat;
 mod connection;
@@ -48,6 +49,7 @@ pub struct MutationRoot(
     invitation::InvitationMutation,
     member_admin::MemberAdminMutation,
     member_sessions::SessionsMutation,
+    bulk::BulkMutation,
     role::RoleMutation,
     settings::SettingsMutation,
 );

@@ -8,6 +8,7 @@ mod attacks;
 mod audit;
 mod boundary;
 mod browser;
+mod bulk;
 mod capabilities;
 mod cli;
 mod clients;

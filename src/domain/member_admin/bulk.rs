@@ -1,0 +1,258 @@
+//! Bulk acts: freeze, recover or edit the permission of up to 100 members in one call,
+//! with a result per member in input order, each member through the rules and the
+//! write of its single act.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::NaiveDateTime;
+
+use super::*;
+
+/// The most members one bulk act takes.
+pub const BULK_MAX: usize = 100;
+
+/// What a bulk act does to each member.
+pub enum BulkAct<'a> {
+    /// Freeze, with an optional reason and end.
+    Freeze {
+        /// Why.
+        reason: Option<&'a str>,
+        /// When the freeze ends by itself.
+        until: Option<NaiveDateTime>,
+    },
+    /// Recover.
+    Recover,
+    /// Move to this role.
+    EditPermission {
+        /// The role granted.
+        role_id: i64,
+    },
+}
+
+/// What happens when a member fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkPolicy {
+    /// Each member succeeds or fails alone.
+    PerMember,
+    /// One failure and nothing changes.
+    AllOrNothing,
+}
+
+/// The outcome for one member.
+pub struct BulkResult {
+    /// The member's id as given.
+    pub member_id: i64,
+    /// The member as they are now, when they exist.
+    pub member: Option<Member>,
+    /// Whether the act changed them (false for all when an all-or-nothing call failed).
+    pub changed: bool,
+    /// Why the act failed for them.
+    pub error: Option<Error>,
+}
+
+impl BulkResult {
+    fn failed(member_id: i64, member: Option<Member>, error: Error) -> Self {
+        BulkResult {
+            member_id,
+            member,
+            changed: false,
+            error: Some(error),
+        }
+    }
+}
+
+/// Whether `e` is a refusal for one member rather than a fault of the call.
+fn refusal(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Rejected(_) | Error::Forbidden(_) | Error::NotCovered
+    )
+}
+
+/// Does `act` to every member of `ids` (1 to [`BULK_MAX`] distinct ids, else
+/// `INVALID_INPUT` on the ids and nothing changes), by `policy`; one audit event per
+/// changed member. Needs the permission of the single act.
+pub async fn bulk(
+    state: &AppState,
+    actor: &Actor,
+    act: BulkAct<'_>,
+    ids: &[i64],
+    policy: BulkPolicy,
+) -> Result<Vec<BulkResult>> {
+    let permission = match act {
+        BulkAct::Freeze { .. } | BulkAct::Recover => Permission::MembersFreeze,
+        BulkAct::EditPermission { .. } => Permission::MembersEditPermission,
+    };
+    actor.require(permission)?;
+    check_ids(ids)?;
+    match act {
+        BulkAct::Freeze { reason, until } => {
+            let reason = freeze_reason(reason)?;
+            let decide =
+                |m: &Member, r: &Role, now| freeze_change(m, r, now, until, reason.as_ref());
+            run(state, actor, ids, policy, &decide).await
+        }
+        BulkAct::Recover => {
+            let decide = |m: &Member, _: &Role, _| recover_change(m);
+            run(state, actor, ids, policy, &decide).await
+        }
+        BulkAct::EditPermission { role_id } => {
+            let new_role = roles::find(&mut state.pool.get().await?, role_id).await?;
+            let decide = |m: &Member, old: &Role, _| edit_change(actor, m, old, new_role.as_ref());
+            run(state, actor, ids, policy, &decide).await
+        }
+    }
+}
+
+fn check_ids(ids: &[i64]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let why = if ids.is_empty() || ids.len() > BULK_MAX {
+        format!("give 1 to {BULK_MAX} members")
+    } else if !ids.iter().all(|id| seen.insert(*id)) {
+        "each member may be given once".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::new(ErrorCode::InvalidInput, why)
+        .on(Input::MemberIds)
+        .into())
+}
+
+async fn run<F>(
+    state: &AppState,
+    actor: &Actor,
+    ids: &[i64],
+    policy: BulkPolicy,
+    decide: &F,
+) -> Result<Vec<BulkResult>>
+where
+    F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
+{
+    match policy {
+        BulkPolicy::PerMember => {
+            let mut results = Vec::with_capacity(ids.len());
+            for &id in ids {
+                results.push(match act(state, actor, id, None, decide).await {
+                    Ok(o) => BulkResult {
+                        member_id: id,
+                        member: Some(o.member),
+                        changed: o.changed,
+                        error: None,
+                    },
+                    Err(e) if refusal(&e) => {
+                        let member = member_rows::find(&mut state.pool.get().await?, id).await?;
+                        BulkResult::failed(id, member, e)
+                    }
+                    Err(e) => return Err(e),
+                });
+            }
+            Ok(results)
+        }
+        BulkPolicy::AllOrNothing => {
+            retrying!(None::<i32>, all_or_nothing(state, actor, ids, decide))
+        }
+    }
+}
+
+/// Every member's change read and decided first; any refusal and nothing is written;
+/// else one transaction writes them all, and a refusal inside it (the last
+/// administrator) undoes every one.
+async fn all_or_nothing<F>(
+    state: &AppState,
+    actor: &Actor,
+    ids: &[i64],
+    decide: &F,
+) -> Result<Vec<BulkResult>>
+where
+    F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
+{
+    let mut conn = state.pool.get().await?;
+    let now = state.clock.now();
+    let mut planned = Vec::with_capacity(ids.len());
+    let mut refused = false;
+    for &id in ids {
+        let plan = match target(&mut conn, actor, id, None, now).await {
+            Ok((member, role)) => decide(&member, &role, now).map(|change| (member, change)),
+            Err(e) => Err(e),
+        };
+        match plan {
+            Err(e) if refusal(&e) => {
+                refused = true;
+                planned.push(Err(e));
+            }
+            other => planned.push(Ok(other?)),
+        }
+    }
+    if refused {
+        let mut results = Vec::with_capacity(ids.len());
+        for (&id, plan) in ids.iter().zip(planned) {
+            results.push(match plan {
+                Ok((member, _)) => BulkResult {
+                    member_id: id,
+                    member: Some(member),
+                    changed: false,
+                    error: None,
+                },
+                Err(e) => BulkResult::failed(id, member_rows::find(&mut conn, id).await?, e),
+            });
+        }
+        return Ok(results);
+    }
+    let narrows = planned
+        .iter()
+        .any(|p| matches!(p, Ok((_, Some(change))) if change.narrows));
+    // Which member was being written when the transaction failed.
+    let failing = AtomicUsize::new(usize::MAX);
+    let written = transaction!(&mut conn, |c| {
+        if narrows {
+            c.lock_member_writes().await?;
+        }
+        let mut after = Vec::with_capacity(planned.len());
+        for (i, plan) in planned.into_iter().enumerate() {
+            failing.store(i, Ordering::Relaxed);
+            let Ok((member, change)) = plan else {
+                unreachable!("refusals returned above")
+            };
+            after.push(match change {
+                Some(change) => (apply!(c, actor, member, change, now), true),
+                None => (member, false),
+            });
+        }
+        Ok::<_, Error>(after)
+    });
+    match written {
+        Ok(after) => Ok(ids
+            .iter()
+            .zip(after)
+            .map(|(&id, (member, changed))| BulkResult {
+                member_id: id,
+                member: Some(member),
+                changed,
+                error: None,
+            })
+            .collect()),
+        Err(e) if refusal(&e) && !is_stale(&e) => {
+            let (failed, mut error) = (
+                Some(AtomicUsize::load(&failing, Ordering::Relaxed)),
+                Some(e),
+            );
+            let mut results = Vec::with_capacity(ids.len());
+            for (i, &id) in ids.iter().enumerate() {
+                let member = member_rows::find(&mut conn, id).await?;
+                results.push(
+                    match (Some(i) == failed, error.take_if(|_| Some(i) == failed)) {
+                        (true, Some(e)) => BulkResult::failed(id, member, e),
+                        _ => BulkResult {
+                            member_id: id,
+                            member,
+                            changed: false,
+                            error: None,
+                        },
+                    },
+                );
+            }
+            Ok(results)
+        }
+        Err(e) => Err(e),
+    }
+}
