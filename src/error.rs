@@ -57,6 +57,8 @@ pub enum Input {
     MemberIds,
     /// The emails of inviteMany.
     Emails,
+    /// How long audit events are kept.
+    AuditRetention,
     /// The role granted to a member or an invitee.
     GrantedRole,
     /// The role a deleted role's members move to.

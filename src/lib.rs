@@ -84,6 +84,7 @@ pub async fn serve(config: Config) -> Result<()> {
     }
     auth::password::release_memory();
     domain::thaw::spawn_sweeper(state.clone());
+    domain::retention::spawn_sweeper(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;

@@ -13,6 +13,7 @@ pub mod member_search;
 pub mod members;
 pub mod permissions;
 pub mod resets;
+pub mod retention;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

@@ -32,6 +32,8 @@ pub struct Settings {
     pub reset_password_valid_hours: i32,
     /// The member who last set the default password (none before this was recorded).
     pub default_password_set_by: Option<i64>,
+    /// Audit events older than this many days are deleted; `None` keeps them.
+    pub audit_retention_days: Option<i32>,
 }
 
 impl Settings {
@@ -80,12 +82,16 @@ pub struct SettingsChanges {
     pub session_ttl_minutes: Option<i32>,
     /// A new validity of passwords set by a reset.
     pub reset_password_valid_hours: Option<i32>,
+    /// A new audit retention: `Some(None)` keeps events for ever.
+    pub audit_retention_days: Option<Option<i32>>,
 }
 
 /// Accepted ranges: (min, max).
 const MIN_LENGTH_RANGE: (i32, i32) = (8, 128);
 const SESSION_TTL_RANGE: (i32, i32) = (5, 43_200);
 const RESET_VALID_RANGE: (i32, i32) = (1, 720);
+/// Audit retention: from a day to ten years.
+const AUDIT_RETENTION_RANGE: (i32, i32) = (1, 3_650);
 
 /// `value` if it lies in `(min, max)`; the message names the setting as `name`.
 fn in_range(value: Option<i32>, (min, max): (i32, i32), name: &str, input: Input) -> Result<()> {
@@ -123,6 +129,12 @@ impl SettingsChanges {
             "resetPasswordValidHours",
             Input::ResetPasswordValidity,
         )?;
+        in_range(
+            self.audit_retention_days.flatten(),
+            AUDIT_RETENTION_RANGE,
+            "auditRetentionDays",
+            Input::AuditRetention,
+        )?;
         if let Some(password) = &self.default_password {
             let min = min_length.map_or(before.min_length(), |m| m as usize);
             validate::password_shape(password, min).map_err(|r| r.on(Input::DefaultPassword))?;
@@ -141,10 +153,15 @@ impl SettingsChanges {
         let valid = self
             .reset_password_valid_hours
             .unwrap_or(before.reset_password_valid_hours);
+        let retention = self
+            .audit_retention_days
+            .unwrap_or(before.audit_retention_days);
         serde_json::json!({
             "before": { "passwordMinLength": before.password_min_length, "sessionTtlMinutes": before.session_ttl_minutes,
-                        "resetPasswordValidHours": before.reset_password_valid_hours },
-            "after": { "passwordMinLength": min, "sessionTtlMinutes": ttl, "resetPasswordValidHours": valid },
+                        "resetPasswordValidHours": before.reset_password_valid_hours,
+                        "auditRetentionDays": before.audit_retention_days },
+            "after": { "passwordMinLength": min, "sessionTtlMinutes": ttl, "resetPasswordValidHours": valid,
+                       "auditRetentionDays": retention },
             "defaultPasswordChanged": self.default_password.is_some(),
         })
     }
@@ -184,6 +201,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         password_min_length: changes.password_min_length,
         session_ttl_minutes: changes.session_ttl_minutes,
         reset_password_valid_hours: changes.reset_password_valid_hours,
+        audit_retention_days: changes.audit_retention_days,
         updated_at: now,
     };
     transaction!(&mut state.pool.get().await?, |c| {
@@ -206,5 +224,6 @@ struct SettingsRow<'a> {
     password_min_length: Option<i32>,
     session_ttl_minutes: Option<i32>,
     reset_password_valid_hours: Option<i32>,
+    audit_retention_days: Option<Option<i32>>,
     updated_at: NaiveDateTime,
 }

@@ -91,6 +91,7 @@ fn path(input: Input) -> Vec<String> {
         Input::PasswordMinLength => &["input", "passwordMinLength"],
         Input::SessionTtl => &["input", "sessionTtlMinutes"],
         Input::ResetPasswordValidity => &["input", "resetPasswordValidHours"],
+        Input::AuditRetention => &["input", "auditRetentionDays"],
     };
     path.iter().map(|s| (*s).to_owned()).collect()
 }

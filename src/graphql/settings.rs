@@ -1,6 +1,6 @@
 //! Security settings.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use crate::domain::settings::{self, Settings, SettingsChanges};
 use crate::graphql::access::{actor, state};
@@ -34,6 +34,11 @@ impl SecuritySettingsNode {
     async fn reset_password_valid_hours(&self) -> i32 {
         self.0.reset_password_valid_hours
     }
+    /// Audit events older than this many days are deleted by a periodic sweep; null
+    /// keeps them for ever.
+    async fn audit_retention_days(&self) -> Option<i32> {
+        self.0.audit_retention_days
+    }
     /// When the settings last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
@@ -51,6 +56,8 @@ pub struct UpdateSecuritySettingsInput {
     pub session_ttl_minutes: Option<i32>,
     /// How long a password set by a reset signs in, 1 to 720 hours.
     pub reset_password_valid_hours: Option<i32>,
+    /// Keep audit events this many days, 1 to 3650; null keeps them for ever.
+    pub audit_retention_days: MaybeUndefined<i32>,
 }
 
 /// The outcome of changing the security settings.
@@ -92,6 +99,11 @@ impl SettingsMutation {
             password_min_length: input.password_min_length,
             session_ttl_minutes: input.session_ttl_minutes,
             reset_password_valid_hours: input.reset_password_valid_hours,
+            audit_retention_days: match input.audit_retention_days {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(days) => Some(Some(days)),
+            },
         };
         let result = settings::update(state(ctx), &actor(ctx)?, changes).await;
         let (settings, errors) = split(result)?;

@@ -3,6 +3,7 @@
 
 mod assets;
 mod endpoint;
+mod export;
 mod media;
 pub mod metrics;
 mod observe;
@@ -81,6 +82,7 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
     };
     let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
+        .route("/audit-events.ndjson", get(export::audit_events))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/admin", get(assets::admin_page))

@@ -6,6 +6,7 @@ mod common;
 
 mod attacks;
 mod audit;
+mod audit_export;
 mod boundary;
 mod browser;
 mod bulk;

@@ -1,0 +1,70 @@
+//! Audit retention: events older than the security settings' `auditRetentionDays` are
+//! deleted by a periodic sweep. Deleting is idempotent, so every instance may sweep;
+//! batches keep each transaction short.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::schema::audit_events;
+use crate::db::{Conn, with_conn};
+use crate::domain::{AppState, settings};
+use crate::error::Result;
+
+/// How often each instance sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Events deleted per statement.
+const BATCH: i64 = 10_000;
+
+/// The instant before which events are deleted at `now`, if a retention is set.
+pub fn cutoff(settings: &settings::Settings, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    settings
+        .audit_retention_days
+        .map(|days| now - chrono::Duration::days(i64::from(days)))
+}
+
+/// Deletes the events older than the retention at `now`; how many.
+pub async fn sweep(conn: &mut Conn, now: NaiveDateTime) -> Result<usize> {
+    let Some(before) = cutoff(&settings::get(conn).await?, now) else {
+        return Ok(0);
+    };
+    let old = || audit_events::table.filter(audit_events::created_at.lt(before));
+    let mut deleted = 0;
+    loop {
+        // The id ending a batch of old events; none when fewer are left.
+        let last = old()
+            .select(audit_events::id)
+            .order(audit_events::id)
+            .offset(BATCH - 1)
+            .limit(1);
+        let last: Option<i64> = with_conn!(conn, |c| last.first(c).await.optional())?;
+        let q = old().filter(audit_events::id.le(last.unwrap_or(i64::MAX)));
+        deleted += with_conn!(conn, |c| diesel::delete(q).execute(c).await)?;
+        if last.is_none() {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// Sweeps every [`SWEEP_EVERY`] until the process ends; a failed sweep is logged and
+/// the next one tries again.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let swept = match state.pool.get().await {
+                Ok(mut conn) => sweep(&mut conn, state.clock.now()).await,
+                Err(e) => Err(e),
+            };
+            match swept {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "audit events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e.detail(), "the audit retention sweep failed"),
+            }
+        }
+    });
+}
