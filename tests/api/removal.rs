@@ -300,3 +300,63 @@ async fn two_administrators_removing_each_other_leave_one(app: TestApp) {
     let data = app.ok(Some(survivor), q, json!({ "r": admin_role })).await;
     assert_eq!(data["members"]["totalCount"], 1);
 }
+
+crate::on_both_databases_raw!(no_log_line_names_a_removed_member);
+
+/// A real server process: whatever it logs around a member's life and removal names
+/// them by id only.
+async fn no_log_line_names_a_removed_member(db: TestDb) {
+    use crate::cli::{spawn_serve, terminate};
+    let env = [
+        ("ROSTER_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ];
+    let server = spawn_serve(&db.raw_url, &env);
+    let base = server.base.clone();
+    let call = |token: Option<String>, q: &'static str, vars: Value| {
+        let base = base.clone();
+        async move { post(&base, token.as_deref(), q, vars).await }
+    };
+    let login = |email: &'static str, password: &'static str| {
+        call(None, LOGIN, json!({ "email": email, "password": password }))
+    };
+    let admin = login(ADMIN_EMAIL, ADMIN_PASSWORD).await["data"]["login"]["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let role = call(
+        Some(admin.clone()),
+        CREATE_ROLE,
+        json!({ "input": { "name": "Dev", "permissions": [] } }),
+    )
+    .await["data"]["createRole"]["role"]["id"]
+        .clone();
+    let invited = call(
+        Some(admin.clone()),
+        INVITE,
+        json!({ "roleId": role, "validity": "ONE_DAY", "email": EMAIL }),
+    )
+    .await;
+    let link = invited["data"]["invite"]["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vars = json!({ "token": secret_of(&link), "email": EMAIL, "name": NAME, "password": MEMBER_PASSWORD });
+    let accepted = call(None, ACCEPT, vars).await;
+    let id = accepted["data"]["acceptInvitation"]["session"]["member"]["id"].clone();
+    login(EMAIL, "wrong-password-1").await;
+    let vars = json!({ "m": id, "reason": format!("{NAME} left") });
+    let removed = call(Some(admin.clone()), REMOVE, vars).await;
+    assert_eq!(
+        removed["data"]["removeMember"]["changed"], true,
+        "{removed}"
+    );
+    login(EMAIL, MEMBER_PASSWORD).await;
+    call(Some(admin.clone()), EVERYTHING, json!({ "id": id })).await;
+    let output = server.output.clone();
+    assert_eq!(terminate(server), Some(0));
+    let lines = output.lock().unwrap().clone();
+    assert!(lines.len() > 8, "{lines:?}");
+    let named: Vec<&String> = lines.iter().filter(|l| mentions(l)).collect();
+    assert!(named.is_empty(), "{named:?}");
+}
