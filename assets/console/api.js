@@ -81,4 +81,5 @@ export const session = {
   save(token) { sessionStorage.setItem(TOKEN, token); },
   clear() { sessionStorage.removeItem(TOKEN); },
   present() { return sessionStorage.getItem(TOKEN) !== null; },
+  token() { return sessionStorage.getItem(TOKEN); },
 };

@@ -1,6 +1,7 @@
-// The audit log: newest first; filter by action, and by actor or target (click a name
-// in the table); each event's details as readable lines.
-import { call } from './api.js';
+// The audit log: newest first; filter by action, by a date range, and by actor or
+// target (click a name in the table); what each act changed as before → after, with
+// its reason; Export downloads every matching event as JSON lines.
+import { call, session } from './api.js';
 import { el, formatDate, show } from './dom.js';
 import { message } from './forms.js';
 import { pager } from './pager.js';
@@ -29,22 +30,45 @@ function details(text) {
   ]));
 }
 
+/** What an event changed, a line per field: before → after ("changed" for a secret). */
+function changes(event) {
+  const text = (v) => v ?? '—';
+  const lines = event.changes.map((c) => el('li', { 'data-field': c.field },
+    el('span', { class: 'field' }, c.field), ': ',
+    c.before === null && c.after === null ? 'changed' : `${text(c.before)} → ${text(c.after)}`));
+  if (!lines.length && !event.reason) return details(event.details);
+  return [lines.length ? el('ul', { class: 'changes' }, lines) : null,
+    event.reason ? el('p', { class: 'reason' }, `Reason: ${event.reason}`) : null];
+}
+
+/** The start of the local day `value` (yyyy-mm-dd), `days` later, as an instant. */
+const dayStart = (value, days = 0) => {
+  const d = new Date(`${value}T00:00`);
+  d.setDate(d.getDate() + days);
+  return d.toISOString();
+};
+
 export async function audit(app) {
   document.title = 'Audit log · Roster';
   const filter = {};
   const action = el('select', { id: 'audit-action' },
     el('option', { value: '' }, 'All actions'), Object.entries(ACTIONS).map(([v, t]) => el('option', { value: v }, t)));
+  const from = el('input', { type: 'date', id: 'audit-from' });
+  const to = el('input', { type: 'date', id: 'audit-to' });
+  const exported = el('span', { class: 'hint', id: 'audit-exported', role: 'status' });
+  const exportButton = el('button', { type: 'button', id: 'audit-export', class: 'secondary', onclick: () => download() }, 'Export');
   const chips = el('div', { class: 'chips', id: 'audit-chips' });
   const body = el('tbody');
   const problem = el('p', { class: 'form-error', role: 'alert' });
   const pages = pager('audit', 'event', () => load());
   show(app, el('section', { class: 'screen' },
     el('h1', {}, 'Audit log'),
-    el('div', { class: 'toolbar' }, el('label', {}, 'Action', action), chips,
+    el('div', { class: 'toolbar' }, el('label', {}, 'Action', action),
+      el('label', {}, 'From', from), el('label', {}, 'To (inclusive)', to), exportButton, exported, chips,
       el('span', { class: 'hint' }, 'Select a name in the table to see only events by or on that member.')),
     problem,
     el('div', { class: 'table-wrap' }, el('table', { id: 'audit' },
-      el('thead', {}, el('tr', {}, ['When', 'Action', 'Actor', 'Target', 'Details', 'IP'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ['When', 'Action', 'Actor', 'Target', 'Changes', 'IP'].map((h) => el('th', { scope: 'col' }, h)))),
       body)),
     pages.node));
 
@@ -59,12 +83,41 @@ export async function audit(app) {
         el('button', { type: 'button', class: 'link', 'aria-label': `Remove the ${label.toLowerCase()} filter`,
           onclick: () => { delete filter[key]; pages.reset(); load(); } }, '×'))));
   }
-  async function load() {
-    showChips();
+  /** The filter as the API takes it (auditEvents and the export alike). */
+  function sentFilter() {
     const sent = {};
     if (action.value) sent.action = action.value;
     if (filter.actorId) sent.actorId = filter.actorId.id;
     if (filter.targetMemberId) sent.targetMemberId = filter.targetMemberId.id;
+    if (from.value) sent.from = dayStart(from.value);
+    if (to.value) sent.to = dayStart(to.value, 1);
+    return sent;
+  }
+  async function download() {
+    exported.textContent = 'Exporting…';
+    try {
+      const response = await fetch(`/audit-events.ndjson?${new URLSearchParams(sentFilter())}`, {
+        headers: { authorization: `Bearer ${session.token()}` },
+      });
+      if (!response.ok) throw new Error((await response.json()).errors?.[0]?.message ?? response.statusText);
+      const blob = await response.blob();
+      const lines = (await blob.text()).split('\n').filter(Boolean).length;
+      const link = el('a', { href: URL.createObjectURL(blob), download: 'audit-events.ndjson', id: 'audit-download' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      exported.textContent = `Exported ${lines} event${lines === 1 ? '' : 's'}.`;
+    } catch (error) {
+      exported.textContent = message(error);
+    }
+  }
+  async function load() {
+    showChips();
+    const sent = sentFilter();
+    if (sent.from && sent.to && sent.from >= sent.to) {
+      problem.textContent = 'The range ends before it starts.';
+      return;
+    }
     pages.busy();
     try {
       const { auditEvents: page } = await call('AuditLog', { first: 50, after: pages.current, filter: sent });
@@ -74,7 +127,7 @@ export async function audit(app) {
         el('td', {}, ACTIONS[e.action] ?? e.action),
         el('td', {}, by('actorId', e.actor)),
         el('td', {}, e.targetMember ? by('targetMemberId', e.targetMember) : (e.targetRole?.name ?? '—')),
-        el('td', { class: 'wrap' }, details(e.details)),
+        el('td', { class: 'wrap' }, changes(e)),
         el('td', {}, e.ip ?? '—')))
         : el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No events match.')));
       pages.shown(page);
@@ -82,6 +135,6 @@ export async function audit(app) {
       problem.textContent = message(error);
     }
   }
-  action.addEventListener('change', () => { pages.reset(); load(); });
+  for (const input of [action, from, to]) input.addEventListener('change', () => { pages.reset(); load(); });
   await load();
 }

@@ -1,11 +1,11 @@
 // The acts on one member from its row: Edit Permission, Freeze, Recover, Reset
-// Password. Each asks first, names the version it was shown (so a change made meanwhile
+// Password, Remove. Each asks first, names the version it was shown (so a change made meanwhile
 // by someone else is reported, not overwritten) and reports what came of it.
 import { call } from './api.js';
 import { el, field, selectField, choiceField } from './dom.js';
 import { formDialog, showDone, showSecret } from './dialogs.js';
 
-const who = (member) => `${member.name} (${member.email})`;
+export const who = (member) => `${member.name} (${member.email})`;
 
 /** Closes `node` and runs `done` when the payload is a success. */
 function finished(node, payload, done) {
@@ -115,4 +115,36 @@ export function resetPassword(member, done) {
   });
   node.id = 'reset-password';
   mode.input.focus();
+}
+
+/** Remove: a second confirmation (typing the member's email) after naming what is
+ * erased, since nothing brings it back. */
+export function remove(member, done) {
+  const reason = field('reason', 'Reason', { autocomplete: 'off', maxlength: 500 }, ' (optional: kept in the audit log)');
+  const typed = field('confirmEmail', `Type ${member.email} to confirm`, { autocomplete: 'off', spellcheck: 'false' });
+  const { node } = formDialog('Remove Member', {
+    intro: [
+      el('p', {}, `Remove ${who(member)} for good?`),
+      el('ul', { class: 'erased' },
+        el('li', {}, `Their email (${member.email}) and name (${member.name}) are erased from Roster and from every audit event; the events stay, about a removed member.`),
+        el('li', {}, 'Every session of theirs ends now; their reset links and the invitations they sent stop working; their password stops working.'),
+        el('li', {}, 'The address can be invited again, as a new member.')),
+      el('p', { class: 'warning' }, 'This cannot be undone.'),
+    ],
+    fields: { reason, confirmEmail: typed },
+    confirmLabel: 'Remove',
+    danger: true,
+    onStale: done,
+    submit: async (dialogNode) => {
+      if (typed.input.value.trim().toLowerCase() !== member.email.toLowerCase()) {
+        return [{ code: 'INVALID_INPUT', field: ['confirmEmail'], message: "type the member's email exactly to confirm" }];
+      }
+      const { removeMember: result } = await call('RemoveMember', {
+        memberId: member.id, reason: reason.input.value.trim() || null, expectedVersion: member.version,
+      });
+      return finished(dialogNode, result, done);
+    },
+  });
+  node.id = 'remove-member';
+  reason.input.focus();
 }

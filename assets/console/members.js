@@ -1,15 +1,18 @@
 // Member Management: the table of members with search, filters, the total and pages by
-// cursor; + Add Member; each row's acts, shown only where the viewer may do them.
+// cursor; + Add Member and Invite Several; each row's acts, shown as Roster's viewerCan
+// says; acts on the selected members at once.
 import { call } from './api.js';
 import { el, field, formatDate, selectField, choiceField, show } from './dom.js';
 import { message } from './forms.js';
 import { formDialog, showSecret } from './dialogs.js';
 import { pager } from './pager.js';
-import { editPermission, freeze, recover, resetPassword } from './member-acts.js';
+import { editPermission, freeze, recover, remove, resetPassword } from './member-acts.js';
 import { sessionsDialog } from './sessions.js';
+import { bulkEditPermission, bulkFreeze, bulkRecover } from './bulk.js';
+import { inviteMany } from './invite-many.js';
 
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
-const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen' };
+const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen', REMOVED: 'Removed' };
 
 /** What a frozen member's status says on hover: why, and until when. */
 const frozenNote = (m) => [m.frozenReason, m.frozenUntil && `until ${formatDate(m.frozenUntil)}`].filter(Boolean).join(', ') || null;
@@ -50,23 +53,28 @@ function addMember(done) {
   }).catch((error) => { problem.textContent = message(error); });
 }
 
-/** The acts `viewer` may do to `member`, as buttons: the same rules Roster applies
- * (the permission, not oneself, every permission of the member's role held). */
+const LAST_ADMIN = 'Another active administrator must remain: this would leave none.';
+
+/** The acts `viewer` may do to `member`, as buttons, as Roster decides them
+ * (`viewerCan`); one the last administrator blocks shows disabled, saying why. */
 function operations(viewer, member, roles, reload) {
   const held = new Set(viewer.role.permissions);
   const covers = (permissions) => permissions.every((p) => held.has(p));
-  const role = roles.find((r) => r.id === member.role.id);
-  const act = (name, label, run) => el('button', { type: 'button', class: 'link', 'data-act': name, onclick: run }, label);
-  // One's own sessions are under Your sessions in the bar.
-  if (member.id === viewer.id || !role || !covers(role.permissions)) return [];
+  const can = member.viewerCan;
+  const act = (capability, name, label, run) => {
+    if (capability.allowed) return el('button', { type: 'button', class: 'link', 'data-act': name, onclick: run }, label);
+    if (capability.reason !== 'LAST_ADMINISTRATOR') return null;
+    return el('button', { type: 'button', class: 'link', 'data-act': name, disabled: true, title: LAST_ADMIN }, label);
+  };
   const grantable = roles.filter((r) => covers(r.permissions));
   return [
-    held.has('MEMBERS_EDIT_PERMISSION') && act('edit-permission', 'Edit Permission', () => editPermission(member, grantable, reload)),
-    held.has('MEMBERS_FREEZE') && (member.status === 'FROZEN'
-      ? act('recover', 'Recover', () => recover(member, reload))
-      : act('freeze', 'Freeze', () => freeze(member, reload))),
-    held.has('MEMBERS_RESET_PASSWORD') && act('reset-password', 'Reset Password', () => resetPassword(member, reload)),
-    held.has('MEMBERS_SESSIONS_MANAGE') && act('sessions', 'Sessions', () => sessionsDialog(member, false)),
+    act(can.editPermission, 'edit-permission', 'Edit Permission', () => editPermission(member, grantable, reload)),
+    act(can.freeze, 'freeze', 'Freeze', () => freeze(member, reload)),
+    act(can.recover, 'recover', 'Recover', () => recover(member, reload)),
+    act(can.resetPassword, 'reset-password', 'Reset Password', () => resetPassword(member, reload)),
+    // One's own sessions are under Your sessions in the bar.
+    member.id !== viewer.id && act(can.revokeSessions, 'sessions', 'Sessions', () => sessionsDialog(member, false)),
+    act(can.remove, 'remove', 'Remove', () => remove(member, reload)),
   ].filter(Boolean);
 }
 
@@ -81,19 +89,54 @@ export async function members(app, viewer) {
   const body = el('tbody');
   const pages = pager('member', 'member', () => load());
   const problem = el('p', { class: 'form-error', role: 'alert' });
-  const add = viewer.role.permissions.includes('MEMBERS_INVITE')
-    ? el('button', { type: 'button', id: 'add-member', onclick: () => addMember(load) }, '+ Add Member')
+  const held = new Set(viewer.role.permissions);
+  let roles = [];
+  const add = held.has('MEMBERS_INVITE')
+    ? el('div', { class: 'title-actions' },
+      el('button', { type: 'button', id: 'invite-many', class: 'secondary', onclick: () => inviteMany(grantable(), load) }, 'Invite Several'),
+      el('button', { type: 'button', id: 'add-member', onclick: () => addMember(load) }, '+ Add Member'))
     : null;
+  const grantable = () => roles.filter((r) => r.permissions.every((p) => held.has(p)));
+  // The members picked for an act on all of them, by id, on the page shown.
+  const chosen = new Map();
+  const selecting = held.has('MEMBERS_FREEZE') || held.has('MEMBERS_EDIT_PERMISSION');
+  const count = el('span', { id: 'selected-count' });
+  const bar = el('div', { class: 'bulk-bar', id: 'bulk-bar', hidden: true }, count,
+    held.has('MEMBERS_FREEZE') && el('button', { type: 'button', id: 'bulk-freeze', class: 'secondary', onclick: () => bulkFreeze(chosen, load) }, 'Freeze'),
+    held.has('MEMBERS_FREEZE') && el('button', { type: 'button', id: 'bulk-recover', class: 'secondary', onclick: () => bulkRecover(chosen, load) }, 'Recover'),
+    held.has('MEMBERS_EDIT_PERMISSION') && el('button', { type: 'button', id: 'bulk-edit-permission', class: 'secondary', onclick: () => bulkEditPermission(chosen, grantable(), load) }, 'Edit Permission'),
+    el('button', { type: 'button', class: 'link', onclick: () => { chosen.clear(); picked(); } }, 'Clear'));
+  const all = el('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every member of this page' });
+  function picked() {
+    bar.hidden = chosen.size === 0;
+    count.textContent = `${chosen.size} selected`;
+    for (const box of body.querySelectorAll('input[data-select]')) box.checked = chosen.has(box.dataset.select);
+    const boxes = body.querySelectorAll('input[data-select]');
+    all.checked = boxes.length > 0 && [...boxes].every((b) => b.checked);
+  }
+  all.addEventListener('change', () => {
+    for (const box of body.querySelectorAll('input[data-select]')) {
+      if (all.checked) chosen.set(box.dataset.select, box.member); else chosen.delete(box.dataset.select);
+    }
+    picked();
+  });
+  const pick = (m) => {
+    const box = el('input', { type: 'checkbox', 'data-select': m.id, 'aria-label': `Select ${m.name}` });
+    box.member = m;
+    box.addEventListener('change', () => { if (box.checked) chosen.set(m.id, m); else chosen.delete(m.id); picked(); });
+    return box;
+  };
   show(app, el('section', { class: 'screen' },
     el('div', { class: 'title' }, el('h1', {}, 'Member Management'), add),
     el('div', { class: 'toolbar' },
       el('label', { class: 'grow' }, 'Search', search),
       el('label', {}, 'Status', status),
       el('label', {}, 'Role', role)),
-    problem,
+    problem, bar,
     el('div', { class: 'table-wrap' }, el('table', { id: 'members' },
-      el('thead', {}, el('tr', {}, ['Name', 'Email', 'Role', 'Status', 'Last sign-in', 'Invited by', 'Operation']
-        .map((h) => el('th', { scope: 'col' }, h)))),
+      // The boxes that pick members sit in the Name column, before each name.
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, selecting && all, 'Name'),
+        ['Email', 'Role', 'Status', 'Last sign-in', 'Invited by', 'Operation'].map((h) => el('th', { scope: 'col' }, h)))),
       body)),
     pages.node));
 
@@ -107,17 +150,21 @@ export async function members(app, viewer) {
     try {
       const data = await call('MemberList', { first: 20, after: pages.current, filter });
       problem.textContent = '';
+      roles = data.roles;
       if (!rolesShown) {
         rolesShown = true;
         role.append(...data.roles.map((r) => el('option', { value: r.id }, r.name)));
       }
       const { nodes } = data.members;
+      // The selection is of what is shown: a new page or filter starts afresh.
+      chosen.clear();
       show(body, nodes.length ? nodes.map((m) => el('tr', { 'data-member-id': m.id },
-        el('td', {}, m.name), el('td', {}, m.email), el('td', { class: 'role' }, m.role.name),
+        el('td', {}, selecting && pick(m), m.name), el('td', {}, m.email), el('td', { class: 'role' }, m.role.name),
         el('td', {}, el('span', { class: `status ${m.status}`, title: m.status === 'FROZEN' ? frozenNote(m) : null }, STATUS[m.status] ?? m.status)),
         el('td', {}, formatDate(m.lastLoginAt)), el('td', {}, m.invitedBy?.name ?? '—'),
         el('td', { class: 'operation' }, operations(viewer, m, data.roles, load))))
         : el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No members match.')));
+      picked();
       pages.shown(data.members);
     } catch (error) {
       problem.textContent = message(error);

@@ -64,6 +64,8 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "settings.js", JS),
     asset!("console", "audit.js", JS),
     asset!("console", "sessions.js", JS),
+    asset!("console", "bulk.js", JS),
+    asset!("console", "invite-many.js", JS),
     Asset {
         dir: "console",
         name: "operations.graphql",

@@ -14,6 +14,7 @@ mod capabilities;
 mod cli;
 mod clients;
 mod console;
+mod console_lifecycle;
 mod escalation;
 mod faults;
 mod freeze_until;
