@@ -29,6 +29,14 @@ SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000 100000").split()]
 CONNECTIONS = [1, 16, 64]
 SERVER_CORE, LOAD_CORE = "0", "1"
 PAGE = "{ members(first: 50) { totalCount nodes { id email name status role { name } } } }"
+# The page as the console asks for it since the lifecycle issue: what the viewer may do
+# to each member (viewerCan) beside the row.
+CAPS_PAGE = ("{ members(first: 50) { totalCount nodes { id email name status role { name } viewerCan { "
+             "editPermission { allowed reason } freeze { allowed reason } recover { allowed reason } "
+             "resetPassword { allowed reason } remove { allowed reason } revokeSessions { allowed reason } } } } }")
+INACTIVE = ("{ members(first: 50, filter: { lastLoginBefore: \"2026-01-01T00:00:00Z\" }) "
+            "{ totalCount nodes { id email name status role { name } } } }")
+EXPORT_EVENTS = int(os.environ.get("BENCH_EXPORT_EVENTS", "1000000"))
 PEER_PAGE = "{ allMembers(first: 50, orderBy: ID_DESC) { totalCount nodes { id email name status roleByRoleId { name } } } }"
 
 
@@ -266,7 +274,7 @@ def bench_backend(backend, size, results):
     row["statements_1"] = statements_per_request(server, token, 1)
     row["statements_64"] = statements_per_request(server, token, 64)
     for connections in CONNECTIONS:
-        rounds = {"roster": [], "floor": [], "peer": []}
+        rounds = {"roster": [], "floor": [], "peer": [], "caps": []}
         peer_proc = None
         if backend == "postgres" and connections == 64:
             peer_proc, peer_url = peer(f"roster_bench_{size}")
@@ -275,6 +283,8 @@ def bench_backend(backend, size, results):
             settle(backend, db)
             rounds["roster"].append(wrk(server.base + "/graphql", connections, page_env(token, PAGE, expect)))
             if connections == 64:
+                settle(backend, db)
+                rounds["caps"].append(wrk(server.base + "/graphql", connections, page_env(token, CAPS_PAGE, expect)))
                 if backend == "postgres":
                     settle(backend, db)
                     rounds["floor"].append(pgbench(db, token_hash(token), connections))
@@ -285,24 +295,58 @@ def bench_backend(backend, size, results):
         if peer_proc:
             peer_proc.terminate()
             peer_proc.wait()
-        row[f"c{connections}"] = {k: median_runs(v) if k == "roster" else ({"rps": statistics.median(r["rps"] for r in v)} if v else None) for k, v in rounds.items()}
+        row[f"c{connections}"] = {k: median_runs(v) if k in ("roster", "caps") and v else ({"rps": statistics.median(r["rps"] for r in v)} if v else None) for k, v in rounds.items()}
     if size == max(SIZES):
         deep_cursor = __import__("base64").urlsafe_b64encode(f"id:{size // 2}".encode()).decode().rstrip("=")
         deep = "{ members(first: 50, after: \"%s\") { totalCount nodes { id email name status role { name } } } }" % deep_cursor
         search = "{ members(first: 50, filter: { search: \"user7777\" }) { totalCount nodes { id email name status role { name } } } }"
         # The three alternate round by round, so that a machine that slows down or
         # speeds up during the run moves them alike.
-        bodies = {"first_page_c1": (PAGE, expect), "deep_page": (deep, '"totalCount"'), "search": (search, '"totalCount"')}
+        bodies = {"first_page_c1": (PAGE, expect), "deep_page": (deep, '"totalCount"'), "search": (search, '"totalCount"'),
+                  "caps_c1": (CAPS_PAGE, expect), "inactive": (INACTIVE, '"totalCount"')}
         runs = {k: [] for k in bodies}
         for _ in range(ROUNDS):
             for k, (body, want) in bodies.items():
                 runs[k].append(wrk(server.base + "/graphql", 1, page_env(token, body, want)))
         row.update({k: median_runs(v) for k, v in runs.items()})
+        if backend == "postgres":
+            row["export"] = export(server, token, f"roster_bench_{size}")
     settle(backend, f"roster_bench_{size}")
     row["storm"] = storm(server, token, expect)
     row["peak_rss_mib"] = round(vm(server.proc.pid, "VmHWM"), 1)
     server.stop()
     results.append(row)
+
+
+def export(server, token, db):
+    """GET /audit-events.ndjson over EXPORT_EVENTS events: time, lines, and the server's
+    resident memory before and at most during the stream (sampled every 10 ms)."""
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q", "-c",
+                    "INSERT INTO audit_events (action, details, changes, reason, created_at) "
+                    "SELECT 'LOGIN_FAILED', '{\"reason\":\"unknown email\"}', '[]', NULL, "
+                    f"now() - make_interval(secs => g) FROM generate_series(1, {EXPORT_EVENTS}) g"], check=True)
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q", "-c", "VACUUM ANALYZE audit_events"], check=True)
+    before = vm(server.proc.pid, "VmRSS")
+    started = time.monotonic()
+    curl = subprocess.Popen(["taskset", "-c", LOAD_CORE, "curl", "-sS", "-H", f"Authorization: Bearer {token}",
+                             server.base + "/audit-events.ndjson"], stdout=subprocess.PIPE)
+    peak, lines = before, 0
+    import threading
+    def sample():
+        nonlocal peak
+        while curl.poll() is None:
+            peak = max(peak, vm(server.proc.pid, "VmRSS"))
+            time.sleep(0.01)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    for _ in curl.stdout:
+        lines += 1
+    curl.wait()
+    sampler.join()
+    if lines < EXPORT_EVENTS:
+        sys.exit(f"the export gave {lines} lines, fewer than {EXPORT_EVENTS}")
+    return {"events": lines, "seconds": round(time.monotonic() - started, 1),
+            "rss_before_mib": round(before, 1), "rss_peak_mib": round(peak, 1)}
 
 
 def storm(server, token, expect):
@@ -334,11 +378,22 @@ def table(results):
             pe = (cell.get("peer") or {}).get("rps")
             lines.append(f"| {name}, members page, {c} conn | {ro['rps']:.0f} req/s, p50 {ro['p50_ms']:.1f} ms, p99 {ro['p99_ms']:.1f} ms, max {ro['max_ms']:.0f} ms "
                          f"| {'%.0f req/s' % fl if fl else ''} | {'%.0f req/s' % pe if pe else ''} | {ratio(ro['rps'], fl) or ''} | {ratio(ro['rps'], pe) or ''} |")
+        caps = r["c64"].get("caps")
+        if caps:
+            lines.append(f"| {name}, page with viewerCan, 64 conn | {caps['rps']:.0f} req/s, p50 {caps['p50_ms']:.1f} ms, p99 {caps['p99_ms']:.1f} ms | | | "
+                         f"{ratio(caps['rps'], r['c64']['roster']['rps'])} of the plain page | |")
         lines.append(f"| {name}, SQL statements per request (1 / 64 conn) | {r['statements_1']:.2f} / {r['statements_64']:.2f} | | | | |")
         if "deep_page" in r:
             base = r["first_page_c1"]["p50_ms"]
             lines.append(f"| {name}, deep page by cursor / search (p50, 1 conn) | {r['deep_page']['p50_ms']:.1f} ms / {r['search']['p50_ms']:.1f} ms "
                          f"(first page {base:.1f} ms: {ratio(r['deep_page']['p50_ms'], base)}x / {ratio(r['search']['p50_ms'], base)}x) | | | | |")
+        if "caps_c1" in r:
+            base = r["first_page_c1"]["p50_ms"]
+            lines.append(f"| {name}, page with viewerCan / lastLoginBefore filter (p50, 1 conn) | {r['caps_c1']['p50_ms']:.1f} ms / {r['inactive']['p50_ms']:.1f} ms "
+                         f"(first page {base:.1f} ms: {ratio(r['caps_c1']['p50_ms'], base)}x / {ratio(r['inactive']['p50_ms'], base)}x) | | | | |")
+        if "export" in r:
+            e = r["export"]
+            lines.append(f"| {name}, export of {e['events']} audit events | {e['seconds']} s; resident memory {e['rss_before_mib']} MiB before, at most {e['rss_peak_mib']} MiB during | | | | |")
         s = r["storm"]
         lg = s["logins"]
         lines.append(f"| {name}, page during 32 sign-ins | {s['page']['rps']:.0f} req/s, p99 {s['page']['p99_ms']:.1f} ms; sign-ins {lg['ok']} ok, {lg['busy']} busy, {lg['other']} other; slowest busy {lg['slowest_busy_ms']} ms, ok {lg['slowest_ok_ms']} ms | | | "

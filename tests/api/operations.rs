@@ -56,3 +56,36 @@ fn a_breaking_change_to_the_schema_fails_validation() {
     let error = validate(&renamed, &text).unwrap_err();
     assert!(error.contains("lastLoginAt"), "{error}");
 }
+
+/// Every GraphQL example of the README runs against the schema as written: each
+/// fenced `graphql` block, each operation in it on its own.
+#[test]
+fn every_readme_example_is_valid_against_the_schema() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let sdl = roster::graphql::sdl();
+    let mut checked = 0;
+    for block in readme.split("```graphql\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        // Blocks hold several anonymous operations; each is validated alone.
+        let mut start = 0;
+        let bytes = block.as_bytes();
+        let mut depth = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let op = &block[start..=i];
+                        validate(&sdl, op).unwrap_or_else(|e| panic!("{e}\nin:\n{op}"));
+                        checked += 1;
+                        start = i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(checked > 25, "{checked}");
+}
