@@ -20,6 +20,7 @@ pub mod settings;
 pub mod sight;
 pub mod signin;
 pub mod state;
+pub mod sweeps;
 pub mod thaw;
 pub mod throttle;
 pub mod validate;

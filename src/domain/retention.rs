@@ -48,23 +48,10 @@ pub async fn sweep(conn: &mut Conn, now: NaiveDateTime) -> Result<usize> {
     }
 }
 
-/// Sweeps every [`SWEEP_EVERY`] until the process ends; a failed sweep is logged and
-/// the next one tries again.
+/// Sweeps every [`SWEEP_EVERY`] until the process ends.
 pub fn spawn_sweeper(state: AppState) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SWEEP_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let swept = match state.pool.get().await {
-                Ok(mut conn) => sweep(&mut conn, state.clock.now()).await,
-                Err(e) => Err(e),
-            };
-            match swept {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(events = n, "audit events past retention deleted"),
-                Err(e) => tracing::warn!(error = %e.detail(), "the audit retention sweep failed"),
-            }
-        }
+    let deleted = "audit events past retention deleted";
+    crate::domain::sweeps::spawn(state, SWEEP_EVERY, deleted, |state| async move {
+        sweep(&mut state.pool.get().await?, state.clock.now()).await
     });
 }

@@ -431,6 +431,22 @@ pub async fn delete(
                 .set(invitations::role_id.eq(target.id))
                 .execute(c)
                 .await?;
+        } else {
+            // Removed members keep a role only because the column needs one: they do
+            // not hold it up (memberCount leaves them out), and go to the built-in role.
+            let removed = crate::domain::members::MemberStatus::Removed;
+            let builtin = roles::table
+                .filter(roles::built_in.eq(true))
+                .select(roles::id);
+            let builtin: i64 = builtin.first(c).await?;
+            diesel::update(
+                members::table
+                    .filter(members::role_id.eq(id))
+                    .filter(members::status.eq(removed)),
+            )
+            .set(members::role_id.eq(builtin))
+            .execute(c)
+            .await?;
         }
         diesel::delete(roles::table.find(id))
             .execute(c)

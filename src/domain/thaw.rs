@@ -71,23 +71,10 @@ pub async fn due(conn: &mut Conn, now: NaiveDateTime, only: Option<i64>) -> Resu
     })
 }
 
-/// Sweeps every [`SWEEP_EVERY`] until the process ends; a failed sweep is logged and
-/// the next one tries again.
+/// Sweeps every [`SWEEP_EVERY`] until the process ends.
 pub fn spawn_sweeper(state: AppState) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SWEEP_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let swept = match state.pool.get().await {
-                Ok(mut conn) => due(&mut conn, state.clock.now(), None).await,
-                Err(e) => Err(e),
-            };
-            match swept {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(members = n, "time-bound freezes ended"),
-                Err(e) => tracing::warn!(error = %e.detail(), "the freeze sweep failed; retrying"),
-            }
-        }
+    let ended = "time-bound freezes ended";
+    crate::domain::sweeps::spawn(state, SWEEP_EVERY, ended, |state| async move {
+        due(&mut state.pool.get().await?, state.clock.now(), None).await
     });
 }

@@ -184,19 +184,7 @@ async fn all_or_nothing_changes_nothing_when_one_fails(app: TestApp) {
 
 /// Members of a role holding every permission without being the built-in one.
 async fn almost_admins(app: &TestApp, admin: &str, n: usize) -> Vec<String> {
-    let all = [
-        "MEMBERS_VIEW",
-        "MEMBERS_INVITE",
-        "MEMBERS_EDIT_PERMISSION",
-        "MEMBERS_FREEZE",
-        "MEMBERS_RESET_PASSWORD",
-        "ROLES_MANAGE",
-        "SECURITY_SETTINGS_MANAGE",
-        "AUDIT_LOG_VIEW",
-        "MEMBERS_SESSIONS_MANAGE",
-        "MEMBERS_REMOVE",
-    ];
-    let role = app.create_role(admin, "Almost", &all).await;
+    let role = app.create_role(admin, "Almost", &EVERY_PERMISSION).await;
     let mut tokens = Vec::new();
     for i in 0..n {
         tokens.push(

@@ -373,10 +373,18 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
         .send_keys("\u{E00C}")
         .await
         .unwrap();
-    let open: Value = browser
-        .execute("return document.querySelectorAll('dialog').length", vec![])
-        .await
-        .unwrap();
+    // The dialog closes on the event that follows the key: wait for it.
+    let mut open = Value::Null;
+    for _ in 0..50 {
+        open = browser
+            .execute("return document.querySelectorAll('dialog').length", vec![])
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(open, 0, "Escape closes the dialog");
 
     // Invitations: revoke one, reissue the other; the revoked link says so.

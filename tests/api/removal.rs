@@ -360,3 +360,24 @@ async fn no_log_line_names_a_removed_member(db: TestDb) {
     let named: Vec<&String> = lines.iter().filter(|l| mentions(l)).collect();
     assert!(named.is_empty(), "{named:?}");
 }
+
+on_both_databases!(a_role_held_only_by_removed_members_can_be_deleted);
+
+async fn a_role_held_only_by_removed_members_can_be_deleted(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app.create_role(&admin, "Contractor", &[]).await;
+    let ids = app.add_members_as(&["c@example.com"], "C", &role).await;
+    let removed = app.ok(Some(&admin), REMOVE, remove_vars(ids[0], "")).await;
+    assert_eq!(removed["removeMember"]["changed"], true);
+    let q = "query($id: ID!) { role(id: $id) { memberCount } }";
+    let count = app.ok(Some(&admin), q, json!({ "id": role })).await;
+    assert_eq!(count["role"]["memberCount"], 0);
+    let delete = "mutation($id: ID!) { deleteRole(id: $id) { deletedRoleId errors { code } } }";
+    let data = app.ok(Some(&admin), delete, json!({ "id": role })).await;
+    assert_eq!(data["deleteRole"]["errors"], json!([]), "{data}");
+    let q = "query($id: ID!) { member(id: $id) { status role { builtIn } } }";
+    let member = app
+        .ok(Some(&admin), q, json!({ "id": ids[0].to_string() }))
+        .await;
+    assert_eq!(member["member"]["status"], "REMOVED");
+}

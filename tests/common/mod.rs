@@ -18,6 +18,20 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 /// Password of members made by [`TestApp::add_member`].
 pub const MEMBER_PASSWORD: &str = "member-password-1";
+/// Every permission: a custom role holding them all covers the Administrator role
+/// without being it.
+pub const EVERY_PERMISSION: [&str; 10] = [
+    "MEMBERS_VIEW",
+    "MEMBERS_INVITE",
+    "MEMBERS_EDIT_PERMISSION",
+    "MEMBERS_FREEZE",
+    "MEMBERS_RESET_PASSWORD",
+    "ROLES_MANAGE",
+    "SECURITY_SETTINGS_MANAGE",
+    "AUDIT_LOG_VIEW",
+    "MEMBERS_SESSIONS_MANAGE",
+    "MEMBERS_REMOVE",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
