@@ -42,6 +42,19 @@ impl MemberFilter {
         self.search.is_none() && self.last_login_before.is_none()
     }
 
+    /// For inactive members without a search: the same filter without the instant, and
+    /// the instant. They are counted as all members (the counters) less those who
+    /// signed in since, whom the index on `last_login_at` finds: a count of every match
+    /// grew with the table (15 ms at 100k members, against 0.7 ms for a first page).
+    fn inactive_counted(&self) -> Option<(MemberFilter, NaiveDateTime)> {
+        let before = self.last_login_before.filter(|_| self.search.is_none())?;
+        let all = MemberFilter {
+            last_login_before: None,
+            ..self.clone()
+        };
+        Some((all, before))
+    }
+
     /// Validates and normalises the raw search text.
     pub fn search_text(raw: &str) -> Result<Option<String>, Rejection> {
         let s = raw.trim();
@@ -245,6 +258,13 @@ fn count_sqlite(
     filter: &MemberFilter,
     pattern: Option<Pattern>,
 ) -> QueryResult<i64> {
+    if let Some((all, before)) = filter.inactive_counted() {
+        let total: i64 = diesel::RunQueryDsl::get_result(Counted::of(&all), c)?;
+        let since = filtered!(members::table.count().into_boxed(), all, None::<Pattern>)
+            .filter(members::last_login_at.ge(before));
+        let since: i64 = diesel::RunQueryDsl::get_result(since, c)?;
+        return Ok(total - since);
+    }
     match filter.counted() {
         true => diesel::RunQueryDsl::get_result(Counted::of(filter), c),
         false => diesel::RunQueryDsl::get_result(
@@ -259,6 +279,15 @@ async fn count_pg(
     filter: &MemberFilter,
     pattern: Option<Pattern>,
 ) -> QueryResult<i64> {
+    if let Some((all, before)) = filter.inactive_counted() {
+        let since = filtered!(members::table.count().into_boxed(), all, None::<Pattern>)
+            .filter(members::last_login_at.ge(before));
+        let (total, since): (i64, i64) = futures_util::try_join!(
+            Counted::of(&all).get_result(&mut c),
+            since.get_result(&mut &*c)
+        )?;
+        return Ok(total - since);
+    }
     match filter.counted() {
         true => Counted::of(filter).get_result(&mut c).await,
         false => {

@@ -4,6 +4,7 @@ use async_graphql::SimpleObject;
 
 use crate::domain::capabilities;
 use crate::graphql::errors::UserErrorCode;
+use crate::graphql::fast::Fast;
 
 /// Whether the viewer may do an act now; `reason` is the code the mutation would
 /// answer. Not allowed with no reason: the act would change nothing (freezing a
@@ -27,33 +28,34 @@ impl From<capabilities::Capability> for CapabilityNode {
     }
 }
 
-/// What the viewer may do to one member now, decided by the rules the acts run.
+/// What the viewer may do to one member now, decided by the rules the acts run. Its
+/// objects take the list fast path ([`Fast`]): a page asks for 50 of them at once.
 #[derive(SimpleObject)]
 #[graphql(name = "MemberCapabilities")]
 pub struct MemberCapabilitiesNode {
     /// `editPermission`, to some other role (the role named decides the rest).
-    pub edit_permission: CapabilityNode,
+    pub edit_permission: Fast<CapabilityNode>,
     /// `freeze` (without an end: a frozen member is not allowed, with no reason).
-    pub freeze: CapabilityNode,
+    pub freeze: Fast<CapabilityNode>,
     /// `recover`.
-    pub recover: CapabilityNode,
+    pub recover: Fast<CapabilityNode>,
     /// `resetPassword`.
-    pub reset_password: CapabilityNode,
+    pub reset_password: Fast<CapabilityNode>,
     /// `removeMember`.
-    pub remove: CapabilityNode,
+    pub remove: Fast<CapabilityNode>,
     /// `revokeAllSessions`.
-    pub revoke_sessions: CapabilityNode,
+    pub revoke_sessions: Fast<CapabilityNode>,
 }
 
 impl From<capabilities::MemberCapabilities> for MemberCapabilitiesNode {
     fn from(c: capabilities::MemberCapabilities) -> Self {
         MemberCapabilitiesNode {
-            edit_permission: c.edit_permission.into(),
-            freeze: c.freeze.into(),
-            recover: c.recover.into(),
-            reset_password: c.reset_password.into(),
-            remove: c.remove.into(),
-            revoke_sessions: c.revoke_sessions.into(),
+            edit_permission: Fast(c.edit_permission.into()),
+            freeze: Fast(c.freeze.into()),
+            recover: Fast(c.recover.into()),
+            reset_password: Fast(c.reset_password.into()),
+            remove: Fast(c.remove.into()),
+            revoke_sessions: Fast(c.revoke_sessions.into()),
         }
     }
 }

@@ -118,13 +118,15 @@ impl MemberNode {
     }
     /// What the signed-in member may do to this one now, and if not, the code the act
     /// would answer; decided by the same rules as the acts.
-    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<MemberCapabilitiesNode> {
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Fast<MemberCapabilitiesNode>> {
         self.full_sight()?;
         let actor = actor(ctx)?;
         let role = self.load_role(ctx).await?;
         let admins = loaders(ctx).active_admins().await?;
         let now = state(ctx).clock.now();
-        Ok(capabilities::of(&actor, &self.0, &role.0, now, admins)?.into())
+        Ok(Fast(
+            capabilities::of(&actor, &self.0, &role.0, now, admins)?.into(),
+        ))
     }
     /// The last successful sign-in.
     async fn last_login_at(&self) -> Result<Option<DateTime>> {

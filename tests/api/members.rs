@@ -710,6 +710,23 @@ async fn inactive_members_are_those_last_signed_in_before_an_instant_or_never(ap
         .ok(Some(&admin), q, json!({ "f": f, "after": cursor }))
         .await;
     assert_eq!(emails(&rest), ["early@example.com"]);
+    // With a status: counted as all of that status less those signed in since.
+    let never = app
+        .ok(
+            Some(&admin),
+            "{ members(filter: { search: \"never@\" }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["members"]["nodes"][0]["id"]
+        .clone();
+    let freeze = "mutation($m: ID!) { freeze(memberId: $m) { changed } }";
+    app.ok(Some(&admin), freeze, json!({ "m": never })).await;
+    let at = (start + chrono::Duration::days(11)).to_rfc3339();
+    for (status, n) in [("FROZEN", 1), ("ACTIVE", 2)] {
+        let f = json!({ "lastLoginBefore": at, "roleId": role, "status": status });
+        let page = app.ok(Some(&admin), q, json!({ "f": f })).await;
+        assert_eq!(page["members"]["totalCount"], n, "{status}: {page}");
+    }
     // Not an instant: refused.
     let bad = app
         .gql(
