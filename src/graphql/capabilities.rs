@@ -28,8 +28,8 @@ impl From<capabilities::Capability> for CapabilityNode {
     }
 }
 
-/// What the viewer may do to one member now, decided by the rules the acts run. Its
-/// objects take the list fast path ([`Fast`]): a page asks for 50 of them at once.
+// Its objects take the list fast path ([`Fast`]): a page asks for 50 of them at once.
+/// What the viewer may do to one member now, decided by the rules the acts run.
 #[derive(SimpleObject)]
 #[graphql(name = "MemberCapabilities")]
 pub struct MemberCapabilitiesNode {
