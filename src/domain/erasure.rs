@@ -1,6 +1,6 @@
 //! Erasing a removed member's personal data: their email and name leave the members
-//! table, the invitations bound to the email and every audit event's text, so that no
-//! later answer or log line holds them.
+//! table (their row, and other members' freeze reasons), the invitations bound to the
+//! email and every audit event's text, so that no later answer or log line holds them.
 
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
@@ -147,6 +147,38 @@ macro_rules! scrub_audit {
     }};
 }
 pub(crate) use scrub_audit;
+
+/// Rewrites, on `$c`, the freeze reasons of other members that may mention what
+/// `$erasure` erases ("covering for Ann Lee"); how many changed. (The removed member's
+/// own reason is cleared by the removal before this runs.)
+macro_rules! scrub_reasons {
+    ($c:expr, $erasure:expr) => {{
+        use crate::db::schema::members as m;
+        let erasure: &crate::domain::erasure::Erasure = $erasure;
+        let mut q = m::table.select((m::id, m::frozen_reason)).into_boxed();
+        for pattern in &erasure.like {
+            q = q.or_filter(
+                crate::domain::erasure::lower_nullable(m::frozen_reason)
+                    .like(pattern)
+                    .escape('\\'),
+            );
+        }
+        let rows: Vec<(i64, Option<String>)> = q.load($c).await?;
+        let mut scrubbed = 0;
+        for (id, reason) in rows {
+            let new = reason.as_deref().map(|r| erasure.text(r));
+            if new != reason {
+                diesel::update(m::table.find(id))
+                    .set(m::frozen_reason.eq(new))
+                    .execute($c)
+                    .await?;
+                scrubbed += 1;
+            }
+        }
+        scrubbed
+    }};
+}
+pub(crate) use scrub_reasons;
 
 /// Forgets `$member`'s email outside the members table: pending invitations bound to
 /// it are revoked and every invitation's copy erased; its sign-in throttle goes.

@@ -17,7 +17,7 @@ use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
 use crate::db::{Conn, MemberWriteLock, transaction};
 use crate::domain::audit::{self, AuditAction, Event};
-use crate::domain::erasure::{self, Erasure, forget_email, scrub_audit};
+use crate::domain::erasure::{self, Erasure, forget_email, scrub_audit, scrub_reasons};
 use crate::domain::invitations::InvitationStatus;
 use crate::domain::members::{self as member_rows, Member, MemberStatus};
 use crate::domain::roles::{self, Role};
@@ -277,7 +277,9 @@ macro_rules! apply {
         if erases {
             // After the act's own event, whose reason may name the member too.
             forget_email!($c, $member, $now);
-            scrub_audit!($c, &Erasure::of(&$member)?);
+            let erasure = Erasure::of(&$member)?;
+            scrub_audit!($c, &erasure);
+            scrub_reasons!($c, &erasure);
         }
         updated
     }};

@@ -25,7 +25,7 @@ const NAME: &str = "Erin Erasable-Zq";
 const EVERYTHING: &str = "query($id: ID!) {
   member(id: $id) { id email name status removedAt frozenReason }
   members(first: 100, filter: { status: REMOVED }) { totalCount nodes { email name } }
-  all: members(first: 100) { nodes { email name } }
+  all: members(first: 100) { nodes { email name frozenReason } }
   invitations(first: 100) { nodes { email status } }
   auditEvents(first: 100) { nodes { action details reason changes { field before after }
     actor { email name } targetMember { id email name status } } }
@@ -75,6 +75,17 @@ fn mentions(text: &str) -> bool {
 async fn removal_erases_the_member_from_every_answer(app: TestApp) {
     let admin = app.admin().await;
     let (id, token) = a_member_with_a_history(&app, &admin).await;
+    // Another member's freeze reason names them too.
+    let role = app.create_role(&admin, "Other", &[]).await;
+    let other = app
+        .add_members_as(&["other@example.com"], "Other", &role)
+        .await[0];
+    let freeze = "mutation($m: ID!, $r: String) { freeze(memberId: $m, reason: $r) { changed } }";
+    let vars = json!({ "m": other.to_string(), "r": format!("covering for {NAME}") });
+    assert_eq!(
+        app.ok(Some(&admin), freeze, vars).await["freeze"]["changed"],
+        true
+    );
     let before = app
         .ok(Some(&admin), EVERYTHING, json!({ "id": id.to_string() }))
         .await;
@@ -108,8 +119,13 @@ async fn removal_erases_the_member_from_every_answer(app: TestApp) {
     let listed: Vec<&Value> = after["all"]["nodes"].as_array().unwrap().iter().collect();
     assert_eq!(
         listed.len(),
-        1,
-        "only the administrator is listed: {listed:?}"
+        2,
+        "the administrator and the other: {listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|m| m["frozenReason"] == "covering for [erased]")
     );
     let events = after["auditEvents"]["nodes"].as_array().unwrap();
     // Events still point at the member, who reads as removed.
@@ -134,11 +150,18 @@ async fn removal_erases_the_member_from_every_answer(app: TestApp) {
     );
     assert!(changes.contains(&json!({ "field": "email", "before": null, "after": null })));
     // The freeze's reason kept its words around the name.
-    let frozen = events
+    let reasons: Vec<&Value> = events
         .iter()
-        .find(|e| e["action"] == "MEMBER_FROZEN")
-        .unwrap();
-    assert_eq!(frozen["reason"], "[erased] ([erased]) is on leave");
+        .filter(|e| e["action"] == "MEMBER_FROZEN")
+        .map(|e| &e["reason"])
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            &json!("covering for [erased]"),
+            &json!("[erased] ([erased]) is on leave")
+        ]
+    );
 }
 
 async fn a_removed_member_is_not_found_by_any_act_and_can_be_invited_again(app: TestApp) {
