@@ -167,6 +167,17 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// Clicks the first element matching `xpath`, once it is there.
+pub async fn click_xpath(client: &Client, xpath: &str) {
+    let waiting = client.wait().at_most(Duration::from_secs(10));
+    let element = waiting.for_element(Locator::XPath(xpath)).await;
+    element
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The `value` of the first input matching `css`.
 pub async fn value_of(client: &Client, css: &str) -> String {
     let input = client.find(Locator::Css(css)).await.unwrap();

@@ -391,28 +391,16 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     open_screen(browser, "invitations", "Invitations").await;
     text_is(browser, "#invitation-total", "2 invitations").await;
     let pending_row = "//table[@id='invitations']//tr[td[1][.='pending@example.com']]";
-    browser
-        .find(Locator::XPath(&format!(
-            "{pending_row}//button[@data-act='revoke']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(
+        browser,
+        &format!("{pending_row}//button[@data-act='revoke']"),
+    )
+    .await;
     text_is(browser, "#dialog-title", "Revoke").await;
     click(browser, "dialog button[type=submit]").await;
     text_when(browser, "#invitations tbody", |t| t.contains("Revoked")).await;
     let link_row = "//table[@id='invitations']//tr[td[1][.='Anyone with the link']]";
-    browser
-        .find(Locator::XPath(&format!(
-            "{link_row}//button[@data-act='reissue']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(browser, &format!("{link_row}//button[@data-act='reissue']")).await;
     click(browser, "dialog button[type=submit]").await;
     text_is(browser, "#dialog-title", "Invitation link").await;
     let reissued = value_of(browser, "#secret").await;
@@ -434,25 +422,13 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     let (_, _) = app.member_with("dev@example.com", &role).await;
     open_screen(browser, "roles", "Roles").await;
     let edit = format!("//tr[@data-role-id='{role}']//button[@data-act='edit']");
-    browser
-        .find(Locator::XPath(&edit))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(browser, &edit).await;
     fill(browser, "#field-name", "Engineer").await;
     click(browser, "dialog button[type=submit]").await;
     text_when(browser, "#roles tbody", |t| t.contains("Engineer")).await;
     let admin_role = app.admin_role_id().await;
     let boxes = format!("//tr[@data-role-id='{admin_role}']//button[@data-act='edit']");
-    browser
-        .find(Locator::XPath(&boxes))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(browser, &boxes).await;
     let enabled: Value = browser
         .execute(
             "return document.querySelectorAll('input[name=permissions]:not(:disabled)').length",
@@ -463,13 +439,7 @@ async fn the_other_screens_work_by_keyboard_and_in_a_narrow_window(app: TestApp)
     assert_eq!(enabled, 0, "the Administrator cannot be narrowed");
     click(browser, "dialog button.secondary").await;
     let delete = format!("//tr[@data-role-id='{role}']//button[@data-act='delete']");
-    browser
-        .find(Locator::XPath(&delete))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(browser, &delete).await;
     click(browser, "dialog button[type=submit]").await;
     text_when(browser, "#field-reassignTo-error", |t| !t.is_empty()).await;
     let target = format!("#field-reassignTo option[value='{admin_role}']");

@@ -127,13 +127,7 @@ async fn the_lifecycle_by_clicking(app: TestApp) {
 
     // Remove: named erasure, then the email typed to confirm.
     let removing = format!("{}//button[@data-act='remove']", row("Cy"));
-    browser
-        .find(Locator::XPath(&removing))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_xpath(browser, &removing).await;
     let intro = text_when(browser, "#remove-member", |t| {
         t.contains("cannot be undone")
     })
