@@ -228,6 +228,13 @@ pub fn on_server(app: &TestApp, link: &str) -> String {
     format!("{}{}", app.base, &link[path..])
 }
 
+/// Signs out and waits until the console has forgotten the session: a sign-in begun
+/// before that would find the old session still kept.
+pub async fn sign_out(browser: &Client) {
+    click(browser, "#sign-out").await;
+    text_is(browser, "h1", "Sign in").await;
+}
+
 pub async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
     browser.goto(&format!("{}/admin", app.base)).await.unwrap();
     text_is(browser, "h1", "Sign in").await;

@@ -95,7 +95,7 @@ async fn the_lifecycle_by_clicking(app: TestApp) {
         Vec::<String>::new()
     );
     assert_eq!(acts_of(browser, "Fay", 0).await, Vec::<String>::new());
-    click(browser, "#sign-out").await;
+    sign_out(browser).await;
 
     sign_in(browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let all = [

@@ -238,7 +238,7 @@ async fn an_administrator_invites_through_the_add_member_dialog(app: TestApp) {
         .unwrap();
     text_when(browser, "#members tbody", |t| t.contains("Nia Newcomer")).await;
     // A member who may not invite sees no + Add Member.
-    click(browser, "#sign-out").await;
+    sign_out(browser).await;
     sign_in(browser, &app, "newcomer@example.com", "newcomer-password-1").await;
     text_is(browser, "h1", "Member Management").await;
     let add = browser.find(Locator::Css("#add-member")).await;
