@@ -59,7 +59,9 @@ pub struct MemberCapabilities {
 }
 
 /// What `actor` may do to `member` (holding `role`) at `now`, with `active_admins`
-/// members holding the built-in role actively ([`member_admin::active_admins`]).
+/// members holding the built-in role actively ([`roles::active_admins`]).
+///
+/// [`roles::active_admins`]: crate::domain::roles::active_admins
 pub fn of(
     actor: &Actor,
     member: &Member,

@@ -638,5 +638,5 @@ mod bulk;
 mod capability;
 mod reset;
 pub use bulk::{BULK_MAX, BulkAct, BulkPolicy, BulkResult, bulk};
-pub use capability::{Act, active_admins, may};
+pub use capability::{Act, may};
 pub use reset::{ResetMode, ResetOutcome, reset_password};

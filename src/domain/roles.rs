@@ -202,7 +202,8 @@ pub async fn member_counts(pool: &Pool, ids: &[i64]) -> Result<HashMap<i64, i64>
 }
 
 /// How many members hold the built-in role actively, from the counters: one read.
-pub async fn active_admins(conn: &mut Conn) -> Result<i64> {
+pub async fn active_admins(pool: &Pool) -> Result<i64> {
+    let conn = &mut pool.get().await?;
     let q = member_counts::table
         .filter(
             member_counts::role_id.eq_any(

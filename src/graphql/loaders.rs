@@ -140,7 +140,7 @@ impl Loaders {
     /// tell `LAST_ADMINISTRATOR`): one statement per request, however many members ask.
     pub async fn active_admins(&self) -> Result<i64> {
         self.active_admins
-            .get_or_try_init(|| async { roles::active_admins(&mut self.pool.get().await?).await })
+            .get_or_try_init(|| roles::active_admins(&self.pool))
             .await
             .copied()
     }

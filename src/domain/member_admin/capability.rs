@@ -60,9 +60,3 @@ pub fn may(
         Some(None) => Ok(true),
     }
 }
-
-/// How many members hold the built-in role actively, from the counters.
-pub async fn active_admins(state: &AppState) -> Result<i64> {
-    let mut conn = state.pool.get().await?;
-    roles::active_admins(&mut conn).await
-}
