@@ -4,6 +4,9 @@ import { call } from './api.js';
 import { choiceField, el, selectField, show } from './dom.js';
 import { formDialog } from './dialogs.js';
 
+/** A message as a sentence, capitalised like the errors shown at fields. */
+const sentence = (m) => m.charAt(0).toUpperCase() + m.slice(1);
+
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 
 /** A labelled textarea shaped like `field`'s. */
@@ -25,7 +28,7 @@ function showRows(node, results) {
       el('td', {}, r.link
         ? [el('input', { readonly: true, value: r.link, 'aria-label': `Link for ${r.email}`, class: 'link-value' }),
           el('button', { type: 'button', class: 'link', onclick: () => navigator.clipboard?.writeText(r.link) }, 'Copy')]
-        : r.errors[0]?.message))))),
+        : sentence(r.errors[0]?.message ?? '')))))),
     el('div', { class: 'actions' }, done));
   done.focus();
 }
