@@ -217,10 +217,12 @@ impl Event {
         let empty = serde_json::Map::new();
         let before = before.as_object().unwrap_or(&empty);
         let after = after.as_object().unwrap_or(&empty);
-        let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-        keys.dedup();
         let mut seen = std::collections::HashSet::new();
-        for key in keys.into_iter().filter(|k| seen.insert(*k)) {
+        for key in before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| seen.insert(*k))
+        {
             self = self.changed(
                 key,
                 before.get(key).and_then(text),

@@ -29,7 +29,7 @@ pub fn removed_search_key(id: i64) -> String {
 pub struct Erasure {
     patterns: Vec<Regex>,
     /// `LIKE` patterns (for `lower(text) LIKE … ESCAPE '\'`) of the stored texts that
-    /// may hold the email or the name.
+    /// may hold the email or the name; never empty.
     pub like: Vec<String>,
 }
 
@@ -63,6 +63,13 @@ impl Erasure {
             like.push(crate::domain::member_search::like(json));
         }
         like.dedup();
+        // The scrubs select the rows these patterns match: none would select them all.
+        if like.is_empty() {
+            return Err(Error::Internal(format!(
+                "member {} has nothing to erase",
+                member.id
+            )));
+        }
         Ok(Erasure { patterns, like })
     }
 

@@ -51,6 +51,15 @@ pub struct BulkResult {
 }
 
 impl BulkResult {
+    fn unchanged(member_id: i64, member: Option<Member>) -> Self {
+        BulkResult {
+            member_id,
+            member,
+            changed: false,
+            error: None,
+        }
+    }
+
     fn failed(member_id: i64, member: Option<Member>, error: Error) -> Self {
         BulkResult {
             member_id,
@@ -168,51 +177,43 @@ where
 {
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
-    let mut planned = Vec::with_capacity(ids.len());
-    let mut refused = false;
+    // Each member's plan, or the refusal of it; a fault ends the call.
+    let mut plans = Vec::with_capacity(ids.len());
     for &id in ids {
         let plan = match target(&mut conn, actor, id, None, now).await {
             Ok((member, role)) => decide(&member, &role, now).map(|change| (member, change)),
             Err(e) => Err(e),
         };
         match plan {
-            Err(e) if refusal(&e) => {
-                refused = true;
-                planned.push(Err(e));
-            }
-            other => planned.push(Ok(other?)),
+            Err(e) if !refusal(&e) => return Err(e),
+            plan => plans.push(plan),
         }
     }
-    if refused {
+    if plans.iter().any(Result::is_err) {
         let mut results = Vec::with_capacity(ids.len());
-        for (&id, plan) in ids.iter().zip(planned) {
+        for (&id, plan) in ids.iter().zip(plans) {
             results.push(match plan {
-                Ok((member, _)) => BulkResult {
-                    member_id: id,
-                    member: Some(member),
-                    changed: false,
-                    error: None,
-                },
+                Ok((member, _)) => BulkResult::unchanged(id, Some(member)),
                 Err(e) => BulkResult::failed(id, member_rows::find(&mut conn, id).await?, e),
             });
         }
         return Ok(results);
     }
-    let narrows = planned
+    let plans: Vec<(Member, Option<Change>)> = plans.into_iter().collect::<Result<_>>()?;
+    // The members as read: what a call undone inside its transaction shows.
+    let read: Vec<Member> = plans.iter().map(|(member, _)| member.clone()).collect();
+    let narrows = plans
         .iter()
-        .any(|p| matches!(p, Ok((_, Some(change))) if change.narrows));
+        .any(|(_, change)| change.as_ref().is_some_and(|c| c.narrows));
     // Which member was being written when the transaction failed.
     let failing = AtomicUsize::new(usize::MAX);
     let written = transaction!(&mut conn, |c| {
         if narrows {
             c.lock_member_writes().await?;
         }
-        let mut after = Vec::with_capacity(planned.len());
-        for (i, plan) in planned.into_iter().enumerate() {
+        let mut after = Vec::with_capacity(plans.len());
+        for (i, (member, change)) in plans.into_iter().enumerate() {
             failing.store(i, Ordering::Relaxed);
-            let Ok((member, change)) = plan else {
-                unreachable!("refusals returned above")
-            };
             after.push(match change {
                 Some(change) => (apply!(c, actor, member, change, now), true),
                 None => (member, false),
@@ -232,24 +233,14 @@ where
             })
             .collect()),
         Err(e) if refusal(&e) && !is_stale(&e) => {
-            let (failed, mut error) = (
-                Some(AtomicUsize::load(&failing, Ordering::Relaxed)),
-                Some(e),
-            );
+            let failed = failing.into_inner();
+            let mut error = Some(e);
             let mut results = Vec::with_capacity(ids.len());
-            for (i, &id) in ids.iter().enumerate() {
-                let member = member_rows::find(&mut conn, id).await?;
-                results.push(
-                    match (Some(i) == failed, error.take_if(|_| Some(i) == failed)) {
-                        (true, Some(e)) => BulkResult::failed(id, member, e),
-                        _ => BulkResult {
-                            member_id: id,
-                            member,
-                            changed: false,
-                            error: None,
-                        },
-                    },
-                );
+            for (i, (&id, member)) in ids.iter().zip(read).enumerate() {
+                results.push(match error.take_if(|_| i == failed) {
+                    Some(e) => BulkResult::failed(id, Some(member), e),
+                    None => BulkResult::unchanged(id, Some(member)),
+                });
             }
             Ok(results)
         }
