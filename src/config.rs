@@ -21,6 +21,10 @@
 //! | `ROSTER_HEADER_TIMEOUT_SECS` | `--header-timeout-secs` | `10` | longest a client may take to send request headers |
 //! | `ROSTER_MAX_CONNECTIONS` | `--max-connections` | `4096` | most connections open at once |
 //! | `ROSTER_MAX_CONNECTIONS_PER_ADDRESS` | `--max-connections-per-address` | `256` | most connections open at once from one client address; 0 = no cap (set it behind a proxy) |
+//! | `ROSTER_LIVE_MAX_CONNECTIONS` | `--live-max-connections` | `10000` | most live (WebSocket) connections open at once |
+//! | `ROSTER_LIVE_CONNECTIONS_PER_SESSION` | `--live-connections-per-session` | `8` | most live connections one session holds at once, per instance |
+//! | `ROSTER_LIVE_SUBSCRIPTIONS_PER_CONNECTION` | `--live-subscriptions-per-connection` | `16` | most subscriptions on one live connection |
+//! | `ROSTER_LIVE_PING_SECS` | `--live-ping-secs` | `15` | how often each live connection is pinged; silent for three times that, it is dropped |
 //! | `ROSTER_BODY_TIMEOUT_SECS` | `--body-timeout-secs` | `10` | longest a client may take to send a request's body |
 //! | `ROSTER_TRUSTED_PROXIES` | `--trusted-proxies` | none | comma-separated addresses or networks (CIDR) of proxies whose `X-Forwarded-For` names the client |
 //! | `ROSTER_METRICS_LISTEN` | `--metrics-listen` | off | address and port to serve `GET /metrics` on (Prometheus' text format) |
@@ -115,6 +119,22 @@ pub struct ServeArgs {
     /// Longest a client may take to send a request's body, in seconds.
     #[arg(long, env = "ROSTER_BODY_TIMEOUT_SECS", default_value = "10")]
     pub body_timeout_secs: String,
+    /// Most live (WebSocket) connections open at once.
+    #[arg(long, env = "ROSTER_LIVE_MAX_CONNECTIONS", default_value = "10000")]
+    pub live_max_connections: String,
+    /// Most live connections one session holds at once.
+    #[arg(long, env = "ROSTER_LIVE_CONNECTIONS_PER_SESSION", default_value = "8")]
+    pub live_connections_per_session: String,
+    /// Most subscriptions on one live connection.
+    #[arg(
+        long,
+        env = "ROSTER_LIVE_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value = "16"
+    )]
+    pub live_subscriptions_per_connection: String,
+    /// How often each live connection is pinged, in seconds.
+    #[arg(long, env = "ROSTER_LIVE_PING_SECS", default_value = "15")]
+    pub live_ping_secs: String,
 }
 
 /// A configuration value that cannot be used; names the variable.
@@ -253,6 +273,32 @@ fn http_options(serve: &ServeArgs) -> Result<crate::http::HttpOptions, ConfigErr
         cors_origins: origins(&serve.cors_origins)?,
         cors_headers: header_names(&serve.cors_headers)?,
         trusted_proxies: networks(&serve.trusted_proxies)?,
+        live: crate::http::LiveLimits {
+            connections: number(
+                "ROSTER_LIVE_MAX_CONNECTIONS",
+                &serve.live_max_connections,
+                1,
+                1_000_000,
+            )?,
+            per_session: number(
+                "ROSTER_LIVE_CONNECTIONS_PER_SESSION",
+                &serve.live_connections_per_session,
+                1,
+                10_000,
+            )?,
+            subscriptions: number(
+                "ROSTER_LIVE_SUBSCRIPTIONS_PER_CONNECTION",
+                &serve.live_subscriptions_per_connection,
+                1,
+                1000,
+            )?,
+            ping_every: std::time::Duration::from_secs(number(
+                "ROSTER_LIVE_PING_SECS",
+                &serve.live_ping_secs,
+                1,
+                3600,
+            )? as u64),
+        },
     })
 }
 

@@ -152,6 +152,11 @@ pub enum Error {
     PasswordChangeRequired,
     /// A query argument that cannot be used (a bad cursor, a negative page size).
     BadInput(String),
+    /// A live feed's cursor older than the audit retention: reload, then subscribe.
+    CursorExpired,
+    /// A live subscriber fell too far behind: subscribe again after this event (the
+    /// last it received, or where it started).
+    ResumeRequired(i64),
     /// Too many attempts; retry after this many seconds.
     RateLimited(u64),
     /// Too much work queued; the client may retry shortly.
@@ -183,6 +188,12 @@ impl Error {
             Error::NotCovered => "this needs every permission of the member's role".into(),
             Error::PasswordChangeRequired => "change your password first".into(),
             Error::BadInput(m) => m.clone(),
+            Error::CursorExpired => {
+                "this cursor is older than the audit retention: reload, then subscribe without it".into()
+            }
+            Error::ResumeRequired(_) => {
+                "this subscriber fell behind: subscribe again with `after` set to the last cursor received".into()
+            }
             Error::RateLimited(s) => format!("too many attempts; retry in {s} s"),
             Error::Busy(m) => format!("the server is busy: {m}"),
             Error::Unavailable(m) => format!("database unavailable: {m}"),

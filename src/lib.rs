@@ -52,6 +52,7 @@ pub async fn open(
         statements,
         requests: Arc::new(AtomicU64::new(0)),
         search_hints: Arc::default(),
+        feed: domain::feed::Feed::new(database),
     })
 }
 

@@ -48,6 +48,11 @@ export class ApiError extends Error {
   constructor(message, code) { super(message); this.code = code; }
 }
 
+/** The text of operation `name` with its fragments. */
+export async function operation(name) {
+  return documentOf(await loadDocuments(), name);
+}
+
 /** Runs operation `name`; its data, or an ApiError for a top-level error. */
 export async function call(name, variables = {}) {
   const query = documentOf(await loadDocuments(), name);

@@ -1,6 +1,7 @@
 // Invitations: every link handed out, by status; reissue (a new link, shown once) and
 // revoke, for those not used yet.
 import { call } from './api.js';
+import { coalesced, watchChanges } from './live.js';
 import { el, formatDate, show } from './dom.js';
 import { message } from './forms.js';
 import { formDialog, showSecret } from './dialogs.js';
@@ -62,10 +63,15 @@ export async function invitations(app, viewer) {
       body)),
     pages.node));
 
+  let watching = false;
   async function load() {
     pages.busy();
     try {
-      const { invitations: page } = await call('InvitationList', { first: 20, after: pages.current, status: status.value || null });
+      const { invitations: page, liveCursor } = await call('InvitationList', { first: 20, after: pages.current, status: status.value || null });
+      if (!watching) {
+        watching = true;
+        watchChanges(body, liveCursor, coalesced(load));
+      }
       problem.textContent = '';
       show(body, page.nodes.length ? page.nodes.map((i) => {
         const open = may && (i.status === 'PENDING' || i.status === 'EXPIRED');

@@ -10,6 +10,7 @@ import { editPermission, freeze, recover, remove, resetPassword } from './member
 import { sessionsDialog } from './sessions.js';
 import { bulkEditPermission, bulkFreeze, bulkRecover } from './bulk.js';
 import { inviteMany } from './invite-many.js';
+import { coalesced, watchChanges } from './live.js';
 
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen', REMOVED: 'Removed' };
@@ -140,8 +141,10 @@ export async function members(app, viewer) {
       body)),
     pages.node));
 
-  let rolesShown = false;
-  async function load() {
+  let rolesShown = false, watching = false;
+  const screen = body;
+  // `live`: read again for a change another administrator made; the selection stays.
+  async function load(live = false) {
     const filter = {};
     if (state.search.trim()) filter.search = state.search.trim();
     if (state.status) filter.status = state.status;
@@ -156,8 +159,10 @@ export async function members(app, viewer) {
         role.append(...data.roles.map((r) => el('option', { value: r.id }, r.name)));
       }
       const { nodes } = data.members;
-      // The selection is of what is shown: a new page or filter starts afresh.
-      chosen.clear();
+      // The selection is of what is shown: a new page or filter starts afresh; a live
+      // update keeps whom it still shows.
+      const shownIds = new Set(nodes.map((m) => m.id));
+      for (const id of [...chosen.keys()]) if (!live || !shownIds.has(id)) chosen.delete(id);
       show(body, nodes.length ? nodes.map((m) => el('tr', { 'data-member-id': m.id },
         el('td', {}, selecting && pick(m), m.name), el('td', {}, m.email), el('td', { class: 'role' }, m.role.name),
         el('td', {}, el('span', { class: `status ${m.status}`, title: m.status === 'FROZEN' ? frozenNote(m) : null }, STATUS[m.status] ?? m.status)),
@@ -166,6 +171,10 @@ export async function members(app, viewer) {
         : el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No members match.')));
       picked();
       pages.shown(data.members);
+      if (!watching) {
+        watching = true;
+        watchChanges(screen, data.liveCursor, coalesced(() => load(true)));
+      }
     } catch (error) {
       problem.textContent = message(error);
     }

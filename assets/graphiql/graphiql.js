@@ -37,6 +37,11 @@
     '  }',
     '}',
     '',
+    '# Live: run it, then change a member in another tab.',
+    'subscription Changes {',
+    '  memberChanged { cursor action at member { name status } role { name } actor { name } }',
+    '}',
+    '',
     'mutation SignOut {',
     '  logout',
     '}',
@@ -46,8 +51,24 @@
   var SIGN_IN_VARIABLES = '{\n  "email": "admin@localhost",\n  "password": ""\n}\n';
 
   var endpoint = new URL('/graphql', window.location.href).href;
+  var socketUrl = new URL('/graphql', window.location.href);
+  socketUrl.protocol = socketUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+  // Subscriptions go over graphql-transport-ws, signed in with the tab's session (or
+  // the Authorization header of the Headers tab, when set).
+  var headersTab = {};
+  var wsClient = window.graphqlWs && window.graphqlWs.createClient({
+    url: socketUrl.href,
+    lazy: true,
+    connectionParams: function () {
+      var named = Object.keys(headersTab).filter(function (name) {
+        return name.toLowerCase() === 'authorization';
+      })[0];
+      var token = sessionStorage.getItem(TOKEN);
+      return { Authorization: named ? headersTab[named] : token ? 'Bearer ' + token : '' };
+    }
+  });
   // Roster has no @defer or @stream: plain responses, which the sign-in below reads.
-  var send = window.GraphiQL.createFetcher({ url: endpoint, enableIncrementalDelivery: false });
+  var send = window.GraphiQL.createFetcher({ url: endpoint, enableIncrementalDelivery: false, wsClient: wsClient || undefined });
 
   function hasAuthorization(headers) {
     return Object.keys(headers || {}).some(function (name) {
@@ -68,6 +89,7 @@
 
   function fetcher(params, options) {
     var headers = Object.assign({}, options && options.headers);
+    headersTab = headers;
     var token = sessionStorage.getItem(TOKEN);
     if (token && !hasAuthorization(headers)) {
       headers.Authorization = 'Bearer ' + token;

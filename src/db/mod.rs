@@ -3,6 +3,7 @@
 
 mod backup;
 mod instrumentation;
+mod listen;
 mod migrate;
 pub mod schema;
 mod sqlite_setup;
@@ -24,6 +25,7 @@ use futures_util::FutureExt;
 
 pub use backup::backup;
 pub use instrumentation::StatementCounter;
+pub use listen::{listen, sqlite_commits, sqlite_committed};
 pub use migrate::run_migrations;
 pub(crate) use text_enum::text_enum;
 pub use url::DatabaseUrl;
@@ -229,6 +231,34 @@ impl MemberWriteLock for SqliteConn {
     }
 }
 
+/// Locks the rows of these members, in id order, inside a transaction.
+///
+/// An act that writes several members first locks them all: an event about members,
+/// invitations or roles takes the live feed's ordering lock until commit (migration
+/// 000015), so a transaction holding it must not wait for a member row afterwards.
+pub trait MemberRowLocks {
+    /// Blocks until every row is locked; released at commit or rollback.
+    fn lock_members(&mut self, ids: &[i64])
+    -> impl Future<Output = diesel::QueryResult<()>> + Send;
+}
+
+impl MemberRowLocks for SqliteConn {
+    /// SQLite write transactions already run one at a time ([`take_sqlite_write_lock`]).
+    async fn lock_members(&mut self, _ids: &[i64]) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl MemberRowLocks for AsyncPgConnection {
+    async fn lock_members(&mut self, ids: &[i64]) -> diesel::QueryResult<()> {
+        diesel::sql_query("SELECT id FROM members WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids.to_vec())
+            .execute(self)
+            .await
+            .map(drop)
+    }
+}
+
 /// Arbitrary key of the PostgreSQL advisory lock that serialises member writes.
 const MEMBER_WRITES_LOCK_KEY: i64 = 0x526f_7374_6d62;
 
@@ -275,6 +305,7 @@ macro_rules! transaction {
                     $body
                 })
                 .await
+                .inspect(|_| $crate::db::sqlite_committed())
             }
             $crate::db::Conn::Pg(obj) => {
                 let conn: &mut diesel_async::AsyncPgConnection = &mut **obj;

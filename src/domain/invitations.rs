@@ -215,6 +215,23 @@ pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<Invitation>> {
         .optional())?)
 }
 
+/// The invitations with these ids, as they stand at `now`.
+pub async fn by_ids(
+    pool: &crate::db::Pool,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<Vec<InvitationView>> {
+    let q = invitations::table.filter(invitations::id.eq_any(ids.to_vec()));
+    let rows = with_conn!(&mut pool.get().await?, |c| q
+        .select(Invitation::as_select())
+        .load(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|i| InvitationView::at(i, now))
+        .collect())
+}
+
 macro_rules! status_filtered {
     ($query:expr, $status:expr, $now:expr) => {{
         let mut q = $query;

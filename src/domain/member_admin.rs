@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
-use crate::db::{Conn, MemberWriteLock, transaction};
+use crate::db::{Conn, MemberRowLocks, MemberWriteLock, transaction};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::erasure::{self, Erasure, forget_email, scrub_audit, scrub_reasons};
 use crate::domain::invitations::InvitationStatus;

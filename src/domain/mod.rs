@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod capabilities;
 pub mod erasure;
+pub mod feed;
 pub mod invitations;
 pub mod invite_many;
 pub mod keys;

@@ -25,12 +25,25 @@ pub fn cutoff(settings: &settings::Settings, now: NaiveDateTime) -> Option<Naive
         .map(|days| now - chrono::Duration::days(i64::from(days)))
 }
 
-/// Deletes the events older than the retention at `now`; how many.
+/// Deletes the events older than the retention at `now`, except the newest of all;
+/// how many.
+///
+/// The newest stays because SQLite gives a new row the largest id plus one: with every
+/// event deleted, ids would start again at 1, and a live feed's cursor (an event id)
+/// would skip the new events up to it.
 pub async fn sweep(conn: &mut Conn, now: NaiveDateTime) -> Result<usize> {
     let Some(before) = cutoff(&settings::get(conn).await?, now) else {
         return Ok(0);
     };
-    let old = || audit_events::table.filter(audit_events::created_at.lt(before));
+    let newest = audit_events::table.select(diesel::dsl::max(audit_events::id));
+    let Some(newest) = with_conn!(conn, |c| newest.first::<Option<i64>>(c).await)? else {
+        return Ok(0);
+    };
+    let old = || {
+        audit_events::table
+            .filter(audit_events::created_at.lt(before))
+            .filter(audit_events::id.lt(newest))
+    };
     let mut deleted = 0;
     loop {
         // The id ending a batch of old events; none when fewer are left.

@@ -281,3 +281,45 @@ pub async fn revoke_all(
         .filter(sessions::expires_at.gt(now));
     revoke_where!(&mut conn, actor, member_id, now, which, "all")
 }
+
+/// Where a live session stands: what its member may do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// The permissions of the member's role.
+    pub permissions: crate::domain::PermissionSet,
+    /// Whether the member must change the password before anything else.
+    pub must_change_password: bool,
+}
+
+/// How each of the sessions `ids` stands now, in one statement; a session that ended,
+/// or whose member is no longer active, is left out.
+pub async fn standing(
+    pool: &crate::db::Pool,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashMap<i64, Standing>> {
+    let q = sessions::table
+        .inner_join(members::table.inner_join(roles::table))
+        .filter(sessions::id.eq_any(ids.to_vec()))
+        .filter(sessions::expires_at.gt(now))
+        .filter(members::status.eq(MemberStatus::Active));
+    let rows: Vec<(i64, bool, Role)> = with_conn!(&mut pool.get().await?, |c| {
+        q.select((
+            sessions::id,
+            members::must_change_password,
+            Role::as_select(),
+        ))
+        .load(c)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, must_change_password, role)| {
+            let standing = Standing {
+                permissions: role.permissions(),
+                must_change_password,
+            };
+            (id, standing)
+        })
+        .collect())
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use super::feed::Feed;
 use super::member_search::SearchHints;
 use crate::auth::Hasher;
 use crate::clock::Clock;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub requests: Arc<AtomicU64>,
     /// What the database's statistics tell about member searches.
     pub search_hints: Arc<SearchHints>,
+    /// The live feed of this instance.
+    pub feed: Arc<Feed>,
 }

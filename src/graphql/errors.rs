@@ -127,6 +127,8 @@ pub fn code(e: &Error) -> &'static str {
         Error::Unauthenticated => "UNAUTHENTICATED",
         Error::Forbidden(_) | Error::NotCovered => "FORBIDDEN",
         Error::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+        Error::CursorExpired => "CURSOR_EXPIRED",
+        Error::ResumeRequired(_) => "RESUME_REQUIRED",
         Error::RateLimited(_) => "RATE_LIMITED",
         Error::Busy(_) => "SERVER_BUSY",
         Error::Unavailable(_) => "SERVICE_UNAVAILABLE",

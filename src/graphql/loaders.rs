@@ -8,6 +8,7 @@ use dataloader::BatchFn;
 use dataloader::cached::Loader;
 
 use crate::db::Pool;
+use crate::domain::feed::Rows;
 use crate::domain::members::{self, Member};
 use crate::domain::roles::{self, Role};
 use crate::error::{Error, Result};
@@ -119,8 +120,9 @@ pub struct Loaders {
     pub members: ByIdLoader<Member>,
     /// Member counts by role id.
     pub member_counts: ByIdLoader<MemberCount>,
-    /// How many members hold the built-in role actively, read once per request.
-    active_admins: tokio::sync::OnceCell<i64>,
+    /// How many members hold the built-in role actively, read once per request (once
+    /// per change, for a live subscription: see [`Loaders::refresh`]).
+    active_admins: std::sync::Mutex<Arc<tokio::sync::OnceCell<i64>>>,
     pool: Pool,
 }
 
@@ -131,7 +133,7 @@ impl Loaders {
             roles: ByIdLoader::new(pool),
             members: ByIdLoader::new(pool),
             member_counts: ByIdLoader::new(pool),
-            active_admins: tokio::sync::OnceCell::new(),
+            active_admins: std::sync::Mutex::default(),
             pool: pool.clone(),
         }
     }
@@ -139,9 +141,27 @@ impl Loaders {
     /// How many members hold the built-in role actively (what `viewerCan` needs to
     /// tell `LAST_ADMINISTRATOR`): one statement per request, however many members ask.
     pub async fn active_admins(&self) -> Result<i64> {
-        self.active_admins
-            .get_or_try_init(|| roles::active_admins(&self.pool))
+        let cell = self
+            .active_admins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        cell.get_or_try_init(|| roles::active_admins(&self.pool))
             .await
             .copied()
+    }
+
+    /// Forgets what was loaded and remembers `rows` instead: a live subscription's
+    /// loaders, before each change it delivers, so that the change shows the rows as
+    /// they are now (its events are resolved one after another).
+    pub async fn refresh(&self, rows: &Rows) {
+        self.roles.0.clear_all().await;
+        self.members.0.clear_all().await;
+        self.member_counts.0.clear_all().await;
+        *self.active_admins.lock().unwrap_or_else(|e| e.into_inner()) = Arc::default();
+        let roles: Vec<(i64, Arc<Role>)> = rows.roles.clone().into_iter().collect();
+        self.roles.prime(roles).await;
+        let members: Vec<(i64, Member)> = rows.members.clone().into_iter().collect();
+        self.members.prime(members).await;
     }
 }

@@ -12,6 +12,7 @@ mod fast;
 mod ids;
 mod invitation;
 pub mod limits;
+mod live;
 pub mod loaders;
 mod member;
 mod member_admin;
@@ -23,11 +24,12 @@ mod scalars;
 mod session;
 mod settings;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, ValidationMode};
+use async_graphql::{MergedObject, Schema, SchemaBuilder, ValidationMode};
 
 use crate::domain::AppState;
 
 pub use access::RequestCtx;
+pub use live::SubscriptionRoot;
 
 /// Every query.
 #[derive(MergedObject, Default)]
@@ -39,6 +41,7 @@ pub struct QueryRoot(
     invitation::InvitationQuery,
     settings::SettingsQuery,
     audit::AuditQuery,
+    live::LiveQuery,
 );
 
 /// Every mutation.
@@ -55,15 +58,15 @@ pub struct MutationRoot(
 );
 
 /// The Roster schema type.
-pub type RosterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type RosterSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema registers no extension: the list fast path ([`fast`]) answers fields the
 /// way the executor does only while there is none.
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
 }
 

@@ -47,6 +47,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("vendor", "react-dom.production.min.js", JS),
     asset!("vendor", "graphiql.min.js", JS),
     asset!("vendor", "graphiql.min.css", CSS),
+    asset!("vendor", "graphql-ws.min.js", JS),
     asset!("graphiql", "graphiql.js", JS),
     asset!("graphiql", "graphiql.css", CSS),
     asset!("console", "console.css", CSS),
@@ -66,6 +67,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("console", "sessions.js", JS),
     asset!("console", "bulk.js", JS),
     asset!("console", "invite-many.js", JS),
+    asset!("console", "live.js", JS),
     Asset {
         dir: "console",
         name: "operations.graphql",

@@ -38,6 +38,7 @@ pub(super) struct Http {
     pub max_batch: usize,
     pub request_timeout: Duration,
     pub body_timeout: Duration,
+    pub live: Arc<super::websocket::Live>,
 }
 
 /// A GraphQL-shaped error response for requests that never reach the schema.
@@ -399,7 +400,7 @@ fn is_query(prepared: &Prepared, name: Option<&str>) -> bool {
 }
 
 /// The type of the operation `name` of the prepared document, when there is one.
-fn operation_type(prepared: &Prepared, name: Option<&str>) -> Option<&'static str> {
+pub(super) fn operation_type(prepared: &Prepared, name: Option<&str>) -> Option<&'static str> {
     let doc = prepared.doc.as_ref()?;
     let operation = match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op),
@@ -472,7 +473,7 @@ async fn execute(
 }
 
 /// The request's `User-Agent`, cut to what the session list keeps.
-fn user_agent(headers: &HeaderMap) -> Option<String> {
+pub(super) fn user_agent(headers: &HeaderMap) -> Option<String> {
     let text = headers.get(header::USER_AGENT)?.to_str().ok()?.trim();
     let kept: String = text.chars().take(USER_AGENT_MAX).collect();
     (!kept.is_empty()).then_some(kept)

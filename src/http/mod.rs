@@ -8,6 +8,7 @@ mod media;
 pub mod metrics;
 mod observe;
 mod persisted;
+mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::domain::AppState;
 use crate::graphql::limits::QueryLimits;
 
 use endpoint::{Http, MAX_BODY_BYTES};
+pub use websocket::LiveLimits;
 
 /// How the HTTP surface is exposed; see `config.rs` for the variables behind each.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct HttpOptions {
     pub cors_headers: Vec<HeaderName>,
     /// Proxies whose `X-Forwarded-For` names the client (addresses or networks).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Limits of live (WebSocket) connections.
+    pub live: LiveLimits,
 }
 
 impl Default for HttpOptions {
@@ -61,6 +65,7 @@ impl Default for HttpOptions {
             cors_origins: Vec::new(),
             cors_headers: Vec::new(),
             trusted_proxies: Vec::new(),
+            live: LiveLimits::default(),
         }
     }
 }
@@ -79,9 +84,10 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         body_timeout: options.body_timeout,
+        live: websocket::Live::new(options.live, &options.cors_origins),
     };
     let mut router = Router::new()
-        .route("/graphql", get(endpoint::get).post(endpoint::post))
+        .route("/graphql", get(websocket::get).post(endpoint::post))
         .route("/audit-events.ndjson", get(export::audit_events))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -205,6 +205,9 @@ async fn graphiql_works_offline_in_chromium(app: TestApp) {
         report["signIn"]["data"]["login"]["session"]["member"]["email"],
         ADMIN_EMAIL
     );
+    let change = &report["subscription"]["data"]["memberChanged"];
+    assert_eq!(change["action"], "ROLE_CREATED", "{report}");
+    assert_eq!(change["actor"]["email"], ADMIN_EMAIL, "{report}");
     // Signing in from the page made the next request carry the session.
     assert!(
         report["members"]["data"]["members"]["totalCount"]

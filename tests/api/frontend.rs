@@ -91,7 +91,7 @@ async fn graphiql_page_loads_only_its_own_assets_under_a_strict_policy(app: Test
         .split('"')
         .filter(|part| part.starts_with("/assets/"))
         .collect();
-    assert_eq!(paths.len(), 6, "{html}");
+    assert_eq!(paths.len(), 7, "{html}");
     for path in paths {
         let name = path.rsplit('/').next().unwrap();
         let dir = if name.starts_with("graphiql.") && !name.contains(".min.") {

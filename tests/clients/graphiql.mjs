@@ -72,6 +72,23 @@ try {
     JSON.stringify({ email, password }),
   );
   out.members = await run('query Members { members { totalCount nodes { email } } }', '{}');
+
+  // A subscription runs over WebSocket with the page's session: a role another client
+  // creates shows in the response pane.
+  const token = out.signIn.data.login.session.token;
+  await page.evaluate(`${query}.setValue(${JSON.stringify('subscription Live { memberChanged { action role { name } actor { email } } }')})`);
+  await page.waitForTimeout(1000);
+  await page.locator('.graphiql-execute-button').click();
+  const response = `document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()`;
+  for (let i = 0; i < 20 && !/ROLE_CREATED/.test(await page.evaluate(response)); i++) {
+    await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `mutation { createRole(input: { name: "Live ${i}", permissions: [] }) { errors { code } } }` }),
+    });
+    await page.waitForTimeout(500);
+  }
+  out.subscription = JSON.parse(await page.evaluate(response));
   out.violations = await page.evaluate('window.__violations');
   out.ok = true;
 } catch (e) {

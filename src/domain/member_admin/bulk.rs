@@ -207,10 +207,16 @@ where
         .any(|(_, change)| change.as_ref().is_some_and(|c| c.narrows));
     // Which member was being written when the transaction failed.
     let failing = AtomicUsize::new(usize::MAX);
+    let changed: Vec<i64> = plans
+        .iter()
+        .filter(|(_, change)| change.is_some())
+        .map(|(member, _)| member.id)
+        .collect();
     let written = transaction!(&mut conn, |c| {
         if narrows {
             c.lock_member_writes().await?;
         }
+        c.lock_members(&changed).await?;
         let mut after = Vec::with_capacity(plans.len());
         for (i, (member, change)) in plans.into_iter().enumerate() {
             failing.store(i, Ordering::Relaxed);

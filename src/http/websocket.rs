@@ -1,0 +1,498 @@
+//! `GET /graphql` with a WebSocket upgrade: subscriptions over the
+//! `graphql-transport-ws` protocol (the `graphql-ws` library's, which Apollo Client,
+//! urql and GraphiQL speak).
+//!
+//! The client authenticates in `connection_init`'s payload (`{"Authorization": "Bearer
+//! <token>"}`); a bad or missing token closes with 4403, no `connection_init` within
+//! 10 s with 4408. Each connection holds at most [`LiveLimits::subscriptions`]
+//! subscriptions; each session at most [`LiveLimits::per_session`] connections per
+//! instance; the instance at most [`LiveLimits::connections`]. The server pings every
+//! [`LiveLimits::ping_every`] and drops a client silent for three times that.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_stream::StreamMap;
+
+use super::endpoint::{Http, operation_type, user_agent};
+use super::observe::ClientAddr;
+use crate::domain::Viewer;
+use crate::graphql::RequestCtx;
+use crate::graphql::loaders::Loaders;
+
+/// The subprotocol served.
+const PROTOCOL: &str = "graphql-transport-ws";
+
+/// Longest a client may take to send `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest one message may take to leave; a client that reads slower is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The limits of live connections; see `config.rs` for the variables behind each.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveLimits {
+    /// Most WebSocket connections this instance holds at once.
+    pub connections: usize,
+    /// Most WebSocket connections one session holds at once on this instance.
+    pub per_session: usize,
+    /// Most subscriptions running on one connection.
+    pub subscriptions: usize,
+    /// How often the server pings each connection.
+    pub ping_every: Duration,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        LiveLimits {
+            connections: 10_000,
+            per_session: 8,
+            subscriptions: 16,
+            ping_every: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What live connections share.
+pub(super) struct Live {
+    limits: LiveLimits,
+    slots: Arc<Semaphore>,
+    per_session: Mutex<HashMap<i64, usize>>,
+    /// Browser origins allowed besides the server's own.
+    origins: Vec<String>,
+}
+
+impl Live {
+    pub fn new(limits: LiveLimits, origins: &[axum::http::HeaderValue]) -> Arc<Live> {
+        Arc::new(Live {
+            limits,
+            slots: Arc::new(Semaphore::new(limits.connections)),
+            per_session: Mutex::default(),
+            origins: origins
+                .iter()
+                .filter_map(|o| o.to_str().ok().map(str::to_owned))
+                .collect(),
+        })
+    }
+
+    /// Whether a browser page at `origin` may connect: the server's own origin (the
+    /// request's `Host`, or the public URL's) or one allowed for CORS. Clients that
+    /// are not browsers send none.
+    fn allows(&self, headers: &HeaderMap, public_url: &str) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return true;
+        };
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let own = host.is_some_and(|host| {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        });
+        own || public_url.starts_with(origin)
+            && public_url[origin.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == '/')
+            || self.origins.iter().any(|o| o == origin)
+    }
+}
+
+/// `GET /graphql`: a WebSocket upgrade, or else the GET of GraphQL over HTTP.
+pub async fn get(
+    State(http): State<Http>,
+    client: axum::Extension<ClientAddr>,
+    id: axum::Extension<super::observe::RequestId>,
+    request: axum::extract::Request,
+) -> Response {
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let (mut parts, _) = request.into_parts();
+    if !upgrade {
+        let raw = axum::extract::RawQuery(parts.uri.query().map(str::to_owned));
+        return super::endpoint::get(State(http), client, id, parts.headers, raw).await;
+    }
+    let live = http.live.clone();
+    if !live.allows(&parts.headers, &http.app.public_url) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a live connection",
+        )
+            .into_response();
+    }
+    let Ok(slot) = live.slots.clone().try_acquire_owned() else {
+        super::metrics::limit_refused("live connections");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many live connections").into_response();
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let offered = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == PROTOCOL);
+    let peer = Peer {
+        ip: client.0.0,
+        user_agent: user_agent(&parts.headers),
+    };
+    upgrade
+        .protocols([PROTOCOL])
+        .on_upgrade(move |socket| async move {
+            let mut connection = Connection {
+                http,
+                socket,
+                peer,
+                viewer: None,
+                session: None,
+                running: StreamMap::new(),
+                _slot: slot,
+            };
+            if offered {
+                connection.serve().await;
+            } else {
+                connection.close(4406, "Subprotocol not acceptable").await;
+            }
+        })
+}
+
+struct Peer {
+    ip: IpAddr,
+    user_agent: Option<String>,
+}
+
+/// The session's place among this instance's live connections; leaving gives it back.
+struct SessionShare {
+    live: Arc<Live>,
+    session: i64,
+}
+
+impl Drop for SessionShare {
+    fn drop(&mut self) {
+        let mut counts = self
+            .live
+            .per_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.session);
+            }
+        }
+    }
+}
+
+/// One response of a subscription (and whether it is the first), or its end.
+type Outcome = Option<(bool, async_graphql::Response)>;
+
+struct Connection {
+    http: Http,
+    socket: WebSocket,
+    peer: Peer,
+    viewer: Option<Viewer>,
+    session: Option<SessionShare>,
+    running: StreamMap<String, BoxStream<'static, Outcome>>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Why the connection ends: a close code and reason, or the client left.
+type End = Option<(u16, &'static str)>;
+
+impl Connection {
+    async fn serve(&mut self) {
+        let end = self.run().await;
+        if let Some((code, reason)) = end {
+            self.close(code, reason).await;
+        }
+    }
+
+    async fn run(&mut self) -> End {
+        let limits = self.http.live.limits;
+        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        tokio::pin!(init_deadline);
+        let mut ping = tokio::time::interval(limits.ping_every);
+        ping.reset();
+        let mut heard = Instant::now();
+        loop {
+            tokio::select! {
+                () = &mut init_deadline, if self.viewer.is_none() => {
+                    return Some((4408, "Connection initialisation timeout"));
+                }
+                _ = ping.tick() => {
+                    if heard.elapsed() > limits.ping_every * 3 {
+                        return Some((1001, "no answer to pings"));
+                    }
+                    self.send(Message::Ping(Default::default())).await?;
+                }
+                received = self.socket.recv() => {
+                    let message = match received {
+                        Some(Ok(message)) => message,
+                        _ => return None,
+                    };
+                    heard = Instant::now();
+                    let text = match message {
+                        Message::Text(text) => text,
+                        Message::Binary(_) => return Some((4400, "Messages are JSON text")),
+                        Message::Close(_) => return None,
+                        Message::Ping(_) | Message::Pong(_) => continue,
+                    };
+                    if let Err(end) = self.received(text.as_str()).await {
+                        return Some(end);
+                    }
+                }
+                Some((id, outcome)) = self.running.next(), if !self.running.is_empty() => {
+                    if let Err(end) = self.deliver(id, outcome).await {
+                        return Some(end);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Acts on one client message; `Err` (as `Some`) closes the connection.
+    async fn received(&mut self, text: &str) -> Result<(), (u16, &'static str)> {
+        let Ok(message) = serde_json::from_str::<Value>(text) else {
+            return Err((4400, "Invalid message: not JSON"));
+        };
+        match message["type"].as_str() {
+            Some("connection_init") => self.init(&message["payload"]).await,
+            Some("ping") => {
+                let pong = json!({ "type": "pong" });
+                self.send_json(&pong).await.map_err(|()| (1001, "gone"))
+            }
+            Some("pong") => Ok(()),
+            Some("subscribe") => {
+                let Some(id) = message["id"].as_str().filter(|id| !id.is_empty()) else {
+                    return Err((4400, "Invalid message: subscribe needs an id"));
+                };
+                if self.viewer.is_none() {
+                    return Err((4401, "Unauthorized"));
+                }
+                if self.running.contains_key(id) {
+                    return Err((4409, "Subscriber for this id already exists"));
+                }
+                self.subscribe(id.to_owned(), &message["payload"]).await
+            }
+            Some("complete") => {
+                if let Some(id) = message["id"].as_str() {
+                    self.running.remove(id);
+                }
+                Ok(())
+            }
+            _ => Err((4400, "Invalid message: unknown type")),
+        }
+    }
+
+    async fn init(&mut self, payload: &Value) -> Result<(), (u16, &'static str)> {
+        if self.viewer.is_some() {
+            return Err((4429, "Too many initialisation requests"));
+        }
+        let Some(token) = bearer(payload) else {
+            return Err((
+                4403,
+                "Forbidden: send {\"Authorization\": \"Bearer <token>\"}",
+            ));
+        };
+        let viewer = match Viewer::from_token(&self.http.app, token).await {
+            Ok(Some(viewer)) => viewer,
+            Ok(None) => return Err((4403, "Forbidden: the token is not a live session")),
+            Err(e) => {
+                tracing::warn!(error = %e.detail(), "a live connection could not check its token");
+                return Err((1011, "Internal error"));
+            }
+        };
+        let live = self.http.live.clone();
+        {
+            let mut counts = live.per_session.lock().unwrap_or_else(|e| e.into_inner());
+            let open = counts.entry(viewer.session_id).or_insert(0);
+            if *open >= live.limits.per_session {
+                super::metrics::limit_refused("live connections per session");
+                return Err((1013, "Too many live connections for this session"));
+            }
+            *open += 1;
+        }
+        self.session = Some(SessionShare {
+            live,
+            session: viewer.session_id,
+        });
+        self.viewer = Some(viewer);
+        self.send_json(&json!({ "type": "connection_ack" }))
+            .await
+            .map_err(|()| (1001, "gone"))
+    }
+
+    async fn subscribe(&mut self, id: String, payload: &Value) -> Result<(), (u16, &'static str)> {
+        let mut request = match serde_json::from_value::<async_graphql::Request>(payload.clone()) {
+            Ok(request) => request,
+            Err(_) => return Err((4400, "Invalid message: subscribe needs a query")),
+        };
+        if self.running.len() >= self.http.live.limits.subscriptions {
+            super::metrics::limit_refused("subscriptions per connection");
+            let message = format!(
+                "at most {} subscriptions may run on one connection",
+                self.http.live.limits.subscriptions
+            );
+            return self.refuse(&id, &message, "LIMIT_EXCEEDED").await;
+        }
+        let prepared = match self
+            .http
+            .documents
+            .prepare_async(&mut request, self.http.limits)
+            .await
+        {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let errors = json!([error]);
+                return self.send_error(&id, errors).await;
+            }
+        };
+        if operation_type(&prepared, request.operation_name.as_deref()) != Some("subscription") {
+            let message = "only subscriptions are served over WebSocket; send queries and mutations over HTTP";
+            return self.refuse(&id, message, "BAD_REQUEST").await;
+        }
+        let schema = match prepared.valid {
+            true => &self.http.validated,
+            false => &self.http.schema,
+        };
+        let request = request
+            .data(RequestCtx {
+                viewer: self.viewer.clone(),
+                ip: Some(self.peer.ip),
+                user_agent: self.peer.user_agent.clone(),
+            })
+            .data(Loaders::new(&self.http.app.pool));
+        let (doc, operation) = (prepared.doc, request.operation_name.clone());
+        let responses = schema
+            .execute_stream(request)
+            .enumerate()
+            .map(move |(i, mut response)| {
+                if let Some(doc) = &doc {
+                    crate::graphql::nulls::propagate(&mut response, doc, operation.as_deref());
+                    crate::graphql::ordering::order_response(
+                        &mut response.data,
+                        doc,
+                        operation.as_deref(),
+                    );
+                }
+                Some((i == 0, response))
+            })
+            .chain(futures_util::stream::once(async { None }));
+        self.running.insert(id, responses.boxed());
+        Ok(())
+    }
+
+    /// Sends a subscription's response (or its end); a response telling that the
+    /// session ended closes the connection.
+    async fn deliver(&mut self, id: String, outcome: Outcome) -> Result<(), (u16, &'static str)> {
+        let Some((first, response)) = outcome else {
+            return self
+                .send_json(&json!({ "type": "complete", "id": id }))
+                .await
+                .map_err(|()| (1001, "gone"));
+        };
+        // Refused before it ran (it does not validate): the protocol's `error`, which
+        // ends the operation without `complete`.
+        if first
+            && response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty())
+        {
+            self.running.remove(&id);
+            let errors =
+                serde_json::to_value(&response.errors).map_err(|_| (1011, "Internal error"))?;
+            return self.send_error(&id, errors).await;
+        }
+        let ended = response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from("UNAUTHENTICATED"))
+        });
+        // Written as text, not through serde_json's Value, which would sort the fields.
+        let payload = serde_json::to_string(&response).map_err(|_| (1011, "Internal error"))?;
+        let id_text = Value::from(id.as_str()).to_string();
+        let next = format!(r#"{{"type":"next","id":{id_text},"payload":{payload}}}"#);
+        self.send(Message::Text(Utf8Bytes::from(next)))
+            .await
+            .ok_or((1001, "gone"))?;
+        if ended {
+            self.send_json(&json!({ "type": "complete", "id": id }))
+                .await
+                .map_err(|()| (1001, "gone"))?;
+            return Err((4403, "Forbidden: the session ended"));
+        }
+        Ok(())
+    }
+
+    async fn refuse(
+        &mut self,
+        id: &str,
+        message: &str,
+        code: &str,
+    ) -> Result<(), (u16, &'static str)> {
+        let errors = json!([{ "message": message, "extensions": { "code": code } }]);
+        self.send_error(id, errors).await
+    }
+
+    async fn send_error(&mut self, id: &str, errors: Value) -> Result<(), (u16, &'static str)> {
+        let message = json!({ "type": "error", "id": id, "payload": errors });
+        self.send_json(&message).await.map_err(|()| (1001, "gone"))
+    }
+
+    async fn send_json(&mut self, value: &Value) -> Result<(), ()> {
+        self.send(Message::Text(Utf8Bytes::from(value.to_string())))
+            .await
+            .ok_or(())
+    }
+
+    /// Sends `message`; `None` when the client is gone or reads too slowly.
+    async fn send(&mut self, message: Message) -> Option<()> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Some(()),
+            _ => None,
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// The token in `connection_init`'s payload: `Authorization` (any case), with or
+/// without the `Bearer ` prefix.
+fn bearer(payload: &Value) -> Option<&str> {
+    let value = payload
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))?
+        .1
+        .as_str()?
+        .trim();
+    let token = match value.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => value[7..].trim(),
+        _ => value,
+    };
+    (!token.is_empty()).then_some(token)
+}
