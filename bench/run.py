@@ -37,6 +37,8 @@ CAPS_PAGE = ("{ members(first: 50) { totalCount nodes { id email name status rol
 INACTIVE = ("{ members(first: 50, filter: { lastLoginBefore: \"2026-01-01T00:00:00Z\" }) "
             "{ totalCount nodes { id email name status role { name } } } }")
 EXPORT_EVENTS = int(os.environ.get("BENCH_EXPORT_EVENTS", "1000000"))
+LIVE_SUBSCRIBERS = int(os.environ.get("BENCH_LIVE_SUBSCRIBERS", "1000"))
+LIVE_RATE = int(os.environ.get("BENCH_LIVE_RATE", "20"))
 PEER_PAGE = "{ allMembers(first: 50, orderBy: ID_DESC) { totalCount nodes { id email name status roleByRoleId { name } } } }"
 
 
@@ -105,8 +107,10 @@ class Server:
 
     def __init__(self, url):
         self.port, self.metrics_port = free_port(), free_port()
+        # Every load generator connects from 127.0.0.1, the live one with one session.
         env = dict(os.environ, DATABASE_URL=url, ROSTER_LISTEN=f"127.0.0.1:{self.port}", RUST_LOG="warn",
-                   ROSTER_ADMIN_PASSWORD="bench-password-1", ROSTER_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}")
+                   ROSTER_ADMIN_PASSWORD="bench-password-1", ROSTER_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}",
+                   ROSTER_MAX_CONNECTIONS_PER_ADDRESS="0", ROSTER_LIVE_CONNECTIONS_PER_SESSION="100000")
         started = time.monotonic()
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, target("roster"), "serve"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -313,6 +317,12 @@ def bench_backend(backend, size, results):
             row["export"] = export(server, token, f"roster_bench_{size}")
     settle(backend, f"roster_bench_{size}")
     row["storm"] = storm(server, token, expect)
+    if size == max(SIZES):
+        settle(backend, f"roster_bench_{size}")
+        servers = [server] + ([Server(url)] if backend == "postgres" else [])
+        row["live"] = live(servers, token, expect)
+        for extra in servers[1:]:
+            extra.stop()
     row["peak_rss_mib"] = round(vm(server.proc.pid, "VmHWM"), 1)
     server.stop()
     results.append(row)
@@ -363,6 +373,38 @@ def storm(server, token, expect):
     return {"page": {k: page[k] for k in ("rps", "p99_ms")}, "logins": json.loads(out)}
 
 
+def live(servers, token, expect):
+    """LIVE_SUBSCRIBERS subscribers (split over the servers) while acts run at LIVE_RATE
+    a second, and the members page at 64 connections beside them; the same storm and
+    page without subscribers first, for what the subscribers cost the page."""
+    def run(subscribers):
+        bases = [s.base for s in servers]
+        before = sum(vm(s.proc.pid, "VmRSS") for s in servers)
+        node = subprocess.Popen(["taskset", "-c", LOAD_CORE, "node", os.path.join(ROOT, "bench", "live.mjs"),
+                                 str(SECONDS), str(subscribers), str(LIVE_RATE), token, *bases],
+                                text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready = json.loads(node.stdout.readline())
+        if ready.get("subscribers") != subscribers:
+            sys.exit(f"live: {ready}")
+        time.sleep(1)
+        after = sum(vm(s.proc.pid, "VmRSS") for s in servers)
+        node.stdin.write("go\n")
+        node.stdin.flush()
+        page = wrk(servers[0].base + "/graphql", 64, page_env(token, PAGE, expect), seconds=max(SECONDS - 2, 3))
+        result = json.loads(node.stdout.readline())
+        node.wait()
+        result["page_rps"] = page["rps"]
+        result["rss_per_subscriber_kib"] = round((after - before) * 1024 / subscribers, 1) if subscribers else None
+        return result
+    quiet = run(0)
+    loaded = run(LIVE_SUBSCRIBERS)
+    if not (loaded["same_sequence"] and loaded["no_repeats"]) or loaded["errors"] or loaded["deliveries"] != loaded["changes"] * LIVE_SUBSCRIBERS:
+        sys.exit(f"live: subscribers saw different or incomplete sequences: {loaded}")
+    loaded["instances"] = len(servers)
+    loaded["page_share"] = ratio(loaded["page_rps"], quiet["page_rps"])
+    return loaded
+
+
 def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
@@ -398,6 +440,12 @@ def table(results):
         lg = s["logins"]
         lines.append(f"| {name}, page during 32 sign-ins | {s['page']['rps']:.0f} req/s, p99 {s['page']['p99_ms']:.1f} ms; sign-ins {lg['ok']} ok, {lg['busy']} busy, {lg['other']} other; slowest busy {lg['slowest_busy_ms']} ms, ok {lg['slowest_ok_ms']} ms | | | "
                      f"{ratio(s['page']['rps'], r['c64']['roster']['rps'])} of its rate | |")
+        if "live" in r:
+            lv = r["live"]
+            lines.append(f"| {name}, live: {lv['subscribers']} subscribers on {lv['instances']} instance(s), acts at {lv['acts_per_s']}/s | "
+                         f"delivery p50 {lv['p50_ms']} ms, p99 {lv['p99_ms']} ms, max {lv['max_ms']} ms; {lv['deliveries']} deliveries of {lv['changes']} changes, "
+                         f"every subscriber the same sequence; {lv['rss_per_subscriber_kib']} KiB per subscriber | | | "
+                         f"page keeps {lv['page_share']} of its rate | |")
         lines.append(f"| {name}, memory idle / peak, start-up | {r['idle_rss_mib']} / {r['peak_rss_mib']} MiB, {r['startup_s']} s | | | | |")
     return "\n".join(lines)
 

@@ -1,7 +1,7 @@
 // Invitations: every link handed out, by status; reissue (a new link, shown once) and
 // revoke, for those not used yet.
 import { call } from './api.js';
-import { coalesced, watchChanges } from './live.js';
+import { coalesced, liveRows, watchChanges } from './live.js';
 import { el, formatDate, show } from './dom.js';
 import { message } from './forms.js';
 import { formDialog, showSecret } from './dialogs.js';
@@ -64,6 +64,7 @@ export async function invitations(app, viewer) {
     pages.node));
 
   let watching = false;
+  const rows = liveRows(body);
   async function load() {
     pages.busy();
     try {
@@ -73,7 +74,7 @@ export async function invitations(app, viewer) {
         watchChanges(body, liveCursor, coalesced(load));
       }
       problem.textContent = '';
-      show(body, page.nodes.length ? page.nodes.map((i) => {
+      rows.render(page.nodes, (i) => {
         const open = may && (i.status === 'PENDING' || i.status === 'EXPIRED');
         return el('tr', { 'data-invitation-id': i.id },
           el('td', {}, i.email ?? el('span', { class: 'hint' }, 'Anyone with the link')),
@@ -85,7 +86,7 @@ export async function invitations(app, viewer) {
             el('button', { type: 'button', class: 'link', 'data-act': 'reissue', onclick: () => reissue(i, load) }, 'Reissue'),
             el('button', { type: 'button', class: 'link', 'data-act': 'revoke', onclick: () => revoke(i, load) }, 'Revoke'),
           ] : []));
-      }) : el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'No invitations.')));
+      }, null, el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'No invitations.')));
       pages.shown(page);
     } catch (error) {
       problem.textContent = message(error);

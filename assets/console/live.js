@@ -51,7 +51,9 @@ export function watchChanges(screen, after, changed) {
           const code = error.extensions?.code;
           if (code === 'RESUME_REQUIRED') restart = () => { cursor = error.extensions.after; again(false); };
           else if (code === 'CURSOR_EXPIRED') restart = () => { cursor = null; again(true); };
-          // UNAUTHENTICATED, FORBIDDEN: the session may no longer watch; the next call says so.
+          // The session may no longer watch (it ended, or the role lost MEMBERS_VIEW):
+          // reading the list again shows why (the sign-in screen, or the refusal).
+          else restart = () => { if (!gone()) changed(null); };
           return;
         }
         cursor = data.memberChanged.cursor;
@@ -75,5 +77,30 @@ export function coalesced(reload, ms = 150) {
   return () => {
     if (timer) return;
     timer = setTimeout(() => { timer = null; reload(); }, ms);
+  };
+}
+
+/**
+ * The rows of `body`, rendered so that a list read again after a change replaces only
+ * the rows whose item changed: the others (a button under the pointer, a focused
+ * checkbox) stay as they are. `context` is what every row depends on besides its
+ * item; when it changes, every row is made again.
+ */
+export function liveRows(body) {
+  let shown = null;
+  return {
+    render(items, row, context, empty) {
+      const keys = items.map((item) => JSON.stringify(item));
+      const ids = items.map((item) => item.id).join();
+      const whole = JSON.stringify(context ?? null);
+      if (shown && shown.ids === ids && shown.context === whole && items.length) {
+        items.forEach((item, i) => {
+          if (shown.keys[i] !== keys[i]) shown.nodes[i].replaceWith(row(item));
+        });
+      } else {
+        body.replaceChildren(...(items.length ? items.map(row) : [empty]));
+      }
+      shown = { ids, context: whole, keys, nodes: items.length ? [...body.children] : [] };
+    },
   };
 }

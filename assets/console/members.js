@@ -10,7 +10,7 @@ import { editPermission, freeze, recover, remove, resetPassword } from './member
 import { sessionsDialog } from './sessions.js';
 import { bulkEditPermission, bulkFreeze, bulkRecover } from './bulk.js';
 import { inviteMany } from './invite-many.js';
-import { coalesced, watchChanges } from './live.js';
+import { coalesced, liveRows, watchChanges } from './live.js';
 
 const VALIDITY = [['ONE_DAY', '1 day'], ['SEVEN_DAYS', '7 days'], ['THIRTY_DAYS', '30 days']];
 const STATUS = { ACTIVE: 'Active', FROZEN: 'Frozen', REMOVED: 'Removed' };
@@ -142,6 +142,7 @@ export async function members(app, viewer) {
     pages.node));
 
   let rolesShown = false, watching = false;
+  const rows = liveRows(body);
   const screen = body;
   // `live`: read again for a change another administrator made; the selection stays.
   async function load(live = false) {
@@ -163,12 +164,12 @@ export async function members(app, viewer) {
       // update keeps whom it still shows.
       const shownIds = new Set(nodes.map((m) => m.id));
       for (const id of [...chosen.keys()]) if (!live || !shownIds.has(id)) chosen.delete(id);
-      show(body, nodes.length ? nodes.map((m) => el('tr', { 'data-member-id': m.id },
+      const row = (m) => el('tr', { 'data-member-id': m.id },
         el('td', {}, selecting && pick(m), m.name), el('td', {}, m.email), el('td', { class: 'role' }, m.role.name),
         el('td', {}, el('span', { class: `status ${m.status}`, title: m.status === 'FROZEN' ? frozenNote(m) : null }, STATUS[m.status] ?? m.status)),
         el('td', {}, formatDate(m.lastLoginAt)), el('td', {}, m.invitedBy?.name ?? '—'),
-        el('td', { class: 'operation' }, operations(viewer, m, data.roles, load))))
-        : el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No members match.')));
+        el('td', { class: 'operation' }, operations(viewer, m, data.roles, load)));
+      rows.render(nodes, row, data.roles, el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No members match.')));
       picked();
       pages.shown(data.members);
       if (!watching) {

@@ -201,8 +201,10 @@ pub async fn fill(client: &Client, css: &str, value: &str) {
     input.send_keys(value).await.unwrap();
 }
 
-/// Every resource the page loaded came from `base`.
+/// Every resource the page loaded came from `base` (its live connection from the same
+/// host, by `ws:`).
 pub async fn only_own_origin(client: &Client, base: &str) {
+    let socket = base.replacen("http", "ws", 1);
     let loaded: Value = client
         .execute(
             "return performance.getEntriesByType('resource').map(e => e.name)",
@@ -214,7 +216,10 @@ pub async fn only_own_origin(client: &Client, base: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|url| !url.as_str().unwrap().starts_with(base))
+        .filter(|url| {
+            let url = url.as_str().unwrap();
+            !url.starts_with(base) && !url.starts_with(&socket)
+        })
         .collect();
     assert!(foreign.is_empty(), "requests to other origins: {foreign:?}");
 }

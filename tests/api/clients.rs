@@ -22,6 +22,7 @@ on_both_databases!(
     clients_run_the_member_management_flow,
     codegen_types_the_operations_from_the_live_url,
     graphiql_works_offline_in_chromium,
+    graphql_ws_and_apollo_client_subscribe_and_resume,
 );
 
 /// MUST and SHOULD audits of graphql-http that Roster fails on purpose (see README's
@@ -173,6 +174,32 @@ async fn codegen_types_the_operations_from_the_live_url(app: TestApp) {
         "{report}"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+async fn graphql_ws_and_apollo_client_subscribe_and_resume(app: TestApp) {
+    if !ready(false) {
+        return;
+    }
+    let admin = app.admin().await;
+    let (_, report) = node("live.mjs", &[&app.base, &admin]).await;
+    assert_eq!(report["ok"], true, "{report}");
+    for client in ["graphqlWs", "resumed", "apollo"] {
+        assert_eq!(
+            report[client]["action"], "ROLE_CREATED",
+            "{client}: {report}"
+        );
+        assert_eq!(
+            report[client]["actor"]["email"], ADMIN_EMAIL,
+            "{client}: {report}"
+        );
+    }
+    // The resumed subscription starts with the role created after the first change:
+    // the next one, not the first again.
+    assert_ne!(report["resumed"]["cursor"], report["graphqlWs"]["cursor"]);
+    assert_eq!(
+        report["resumed"]["role"]["name"], report["createdMeanwhile"],
+        "{report}"
+    );
 }
 
 async fn graphiql_works_offline_in_chromium(app: TestApp) {
