@@ -110,7 +110,7 @@ class Server:
         # Every load generator connects from 127.0.0.1, the live one with one session.
         env = dict(os.environ, DATABASE_URL=url, ROSTER_LISTEN=f"127.0.0.1:{self.port}", RUST_LOG="warn",
                    ROSTER_ADMIN_PASSWORD="bench-password-1", ROSTER_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}",
-                   ROSTER_MAX_CONNECTIONS_PER_ADDRESS="0", ROSTER_LIVE_CONNECTIONS_PER_SESSION="100000")
+                   ROSTER_MAX_CONNECTIONS_PER_ADDRESS="0", ROSTER_LIVE_CONNECTIONS_PER_SESSION="10000")
         started = time.monotonic()
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, target("roster"), "serve"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

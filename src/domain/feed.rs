@@ -198,10 +198,20 @@ impl Feed {
 
     /// Reads what committed since the position and puts it in the ring.
     async fn advance(&self, pool: &Pool, now: NaiveDateTime) -> Result<()> {
-        let mut position = self.position(pool).await?;
+        let mut position = self.position.lock().await;
+        if self.ring.receiver_count() == 0 {
+            // Nobody watches: nothing is read. The next subscriber starts from the
+            // database's newest event (and one resuming reads its way up to it).
+            *position = None;
+            return Ok(());
+        }
+        if position.is_none() {
+            drop(position);
+            position = self.position(pool).await?;
+        }
         loop {
             let from = position.unwrap_or(0);
-            let changes = read(pool, from, BATCH, now, self.ring.receiver_count() > 0).await?;
+            let changes = read(pool, from, BATCH, now).await?;
             let Some(last) = changes.last().map(|c| c.id) else {
                 return Ok(());
             };
@@ -218,15 +228,8 @@ impl Feed {
     }
 }
 
-/// Up to `limit` changes after event `after`, in order, with their rows (unless
-/// `with_rows` is false: nobody will read them).
-async fn read(
-    pool: &Pool,
-    after: i64,
-    limit: i64,
-    now: NaiveDateTime,
-    with_rows: bool,
-) -> Result<Vec<Change>> {
+/// Up to `limit` changes after event `after`, in order, with their rows.
+async fn read(pool: &Pool, after: i64, limit: i64, now: NaiveDateTime) -> Result<Vec<Change>> {
     let q = audit_events::table
         .filter(audit_events::id.gt(after))
         .filter(audit_events::action.eq_any(live_names()))
@@ -254,7 +257,7 @@ async fn read(
             rows: Arc::default(),
         });
     }
-    if with_rows && !changes.is_empty() {
+    if !changes.is_empty() {
         let rows = Arc::new(rows_of(pool, &changes, now).await?);
         for change in &mut changes {
             change.rows = rows.clone();
@@ -263,10 +266,13 @@ async fn read(
     Ok(changes)
 }
 
-/// The rows `changes` concern, as they are now: three statements however many.
+/// The rows `changes` concern, as they are now: at most three statements however many.
 async fn rows_of(pool: &Pool, changes: &[Change], now: NaiveDateTime) -> Result<Rows> {
     let invitation_ids: Vec<i64> = unique(changes.iter().filter_map(|c| c.invitation_id));
-    let invitations = invitations::by_ids(pool, &invitation_ids, now).await?;
+    let invitations = match invitation_ids.is_empty() {
+        true => Vec::new(),
+        false => invitations::by_ids(pool, &invitation_ids, now).await?,
+    };
     let member_ids = unique(
         changes
             .iter()
@@ -531,7 +537,7 @@ impl Subscriber {
             }
             if self.last < self.catch_up_to {
                 let now = self.state.clock.now();
-                let read = read(&self.state.pool, self.last, BATCH, now, true).await?;
+                let read = read(&self.state.pool, self.last, BATCH, now).await?;
                 let up_to = self.catch_up_to;
                 if read.is_empty() || read.last().is_some_and(|c| c.id >= up_to) {
                     self.catch_up_to = self.last;

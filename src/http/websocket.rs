@@ -37,6 +37,9 @@ const PROTOCOL: &str = "graphql-transport-ws";
 /// Longest a client may take to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes read from a connection at a time.
+const READ_BUFFER: usize = 4096;
+
 /// Longest one message may take to leave; a client that reads slower is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -155,6 +158,11 @@ pub async fn get(
     };
     upgrade
         .protocols([PROTOCOL])
+        // tungstenite sizes (and zeroes) its read buffer to this on every read: at
+        // its default of 128 KiB that was most of the CPU of delivering changes, and
+        // most of each connection's memory. Client messages are small.
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(super::endpoint::MAX_BODY_BYTES)
         .on_upgrade(move |socket| async move {
             let mut connection = Connection {
                 http,
@@ -218,7 +226,9 @@ type End = Option<(u16, &'static str)>;
 
 impl Connection {
     async fn serve(&mut self) {
+        metrics::gauge!("roster_live_connections").increment(1.0);
         let end = self.run().await;
+        metrics::gauge!("roster_live_connections").decrement(1.0);
         if let Some((code, reason)) = end {
             self.close(code, reason).await;
         }

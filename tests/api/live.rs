@@ -16,6 +16,7 @@ on_both_databases!(
     a_storm_on_two_instances_reaches_every_subscriber_in_order_across_a_resume,
     an_old_or_foreign_cursor_is_refused,
     the_subscription_stops_when_the_session_may_no_longer_watch,
+    an_instance_reads_each_change_once_for_all_its_subscribers,
 );
 
 on_both_backends!(
@@ -620,5 +621,49 @@ async fn a_subscriber_that_falls_behind_is_told_to_resume_and_loses_nothing(back
         seen.iter().map(cursor_id).collect::<Vec<_>>(),
         expected,
         "resumed after {after}"
+    );
+}
+
+/// Ten subscribers on one instance, an act through another: the instance that serves
+/// them runs a few statements for the change (the events, then the rows they concern),
+/// not some per subscriber.
+async fn an_instance_reads_each_change_once_for_all_its_subscribers(app: TestApp) {
+    let admin = app.admin().await;
+    let other = app.second_instance().await;
+    let role = app.create_role(&admin, "Watched", &["MEMBERS_VIEW"]).await;
+    let ids = app
+        .add_members_as(&["counted@example.com"], "Counted", &role)
+        .await;
+    // Two connections (a session holds at most eight), five subscriptions on each.
+    let mut connections = Vec::new();
+    for c in 0..2 {
+        let mut live = Live::connect(&other.base, &admin).await;
+        for i in 0..5 {
+            live.subscribe(&format!("s{}", c * 5 + i), None).await;
+        }
+        connections.push(live);
+    }
+    until_subscribed(&other.state.feed, 10).await;
+    // Quiet first: only the sessions' check runs, once per 400 ms.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = other.statements();
+    app.ok(Some(&admin), FREEZE, member(ids[0])).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for live in &mut connections {
+        for _ in 0..5 {
+            let message = live.next(5 * SECOND).await;
+            let change = &message["payload"]["data"]["memberChanged"];
+            assert_eq!(change["member"]["status"], "FROZEN", "{message}");
+            assert_eq!(change["member"]["role"]["name"], "Watched", "{message}");
+            seen.insert(message["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    let ran = other.statements() - before;
+    // 3 or 4 for the change (events, invitations if any, members, roles), at most 3 checks of
+    // the sessions meanwhile; 10 or more would mean one a subscriber.
+    assert!(
+        ran <= 7,
+        "{ran} statements for one change and 10 subscribers"
     );
 }
