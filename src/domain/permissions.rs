@@ -80,6 +80,11 @@ impl Permission {
 pub struct PermissionSet(u16);
 
 impl PermissionSet {
+    /// The set as bits, one per permission.
+    pub fn bits(self) -> u64 {
+        u64::from(self.0)
+    }
+
     /// Every permission.
     pub fn all() -> Self {
         Permission::ALL.into_iter().collect()

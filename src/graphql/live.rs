@@ -2,7 +2,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions, Object, Result, Subscription};
+use std::borrow::Cow;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, ErrorExtensions, Object, OutputType, Positioned, Result,
+    ServerResult, Subscription, Value,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::{Stream, StreamExt};
@@ -12,6 +19,7 @@ use crate::error::Error;
 use crate::graphql::access::{actor, loaders, signed_in, state};
 use crate::graphql::audit::AuditAction;
 use crate::graphql::invitation::InvitationNode;
+use crate::graphql::live_memo::{LiveMemo, RenderKey};
 use crate::graphql::member::MemberNode;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
@@ -116,6 +124,66 @@ impl LiveQuery {
     }
 }
 
+/// A change as a subscription renders it: resolved once for every subscription of the
+/// same rendering key ([`RenderKey`]), with loaders refreshed for it first.
+///
+/// Uses `ContextSelectionSet`, `registry::Registry` and `QueryEnv::errors` (hidden by
+/// async-graphql's docs; checked against the pinned `=7.2.1`): the type registers as
+/// `MemberChange`, and an answer is kept only when resolving it added no error.
+pub struct SharedChange {
+    change: MemberChange,
+    key: Option<(RenderKey, i64)>,
+}
+
+impl OutputType for SharedChange {
+    fn type_name() -> Cow<'static, str> {
+        MemberChange::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        MemberChange::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        MemberChange::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let Some(key) = self.key else {
+            loaders(ctx).refresh(&self.change.0.rows).await;
+            return self.change.resolve(ctx, field).await;
+        };
+        let slot = ctx.data_unchecked::<Arc<LiveMemo>>().slot(key);
+        // This subscriber's own answer, when it was the one to resolve the change.
+        let mut own = None;
+        let shared = slot
+            .get_or_init(|| async {
+                loaders(ctx).refresh(&self.change.0.rows).await;
+                let errors = || ctx.query_env.errors.lock().map_or(0, |e| e.len());
+                let before = errors();
+                let answer = self.change.resolve(ctx, field).await;
+                let kept = answer.as_ref().ok().filter(|_| errors() == before).cloned();
+                own = Some(answer);
+                kept
+            })
+            .await;
+        if let Some(answer) = own {
+            return answer;
+        }
+        match shared {
+            Some(value) => Ok(value.clone()),
+            None => {
+                loaders(ctx).refresh(&self.change.0.rows).await;
+                self.change.resolve(ctx, field).await
+            }
+        }
+    }
+}
+
 /// Every subscription.
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -134,16 +202,18 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'ctx>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = Result<MemberChange>> + use<'ctx>> {
+    ) -> Result<impl Stream<Item = Result<SharedChange>> + use<'ctx>> {
         let actor = actor(ctx)?;
         let session = signed_in(ctx)?.session_id;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let changes = feed::subscribe(state(ctx), &actor, session, after).await?;
-        let loaders = loaders(ctx);
-        Ok(changes.then(move |change| async move {
+        let key = ctx.data_opt::<RenderKey>().copied();
+        Ok(changes.map(move |change| {
             let change = change.map_err(resumable)?;
-            loaders.refresh(&change.rows).await;
-            Ok(MemberChange(change))
+            Ok(SharedChange {
+                key: key.map(|k| (k, change.id)),
+                change: MemberChange(change),
+            })
         }))
     }
 }

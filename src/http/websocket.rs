@@ -29,6 +29,7 @@ use super::endpoint::{Http, operation_type, user_agent};
 use super::observe::ClientAddr;
 use crate::domain::Viewer;
 use crate::graphql::RequestCtx;
+use crate::graphql::live_memo::RenderKey;
 use crate::graphql::loaders::Loaders;
 
 /// The subprotocol served.
@@ -382,7 +383,16 @@ impl Connection {
             true => &self.http.validated,
             false => &self.http.schema,
         };
+        let viewer = self.viewer.as_ref().ok_or((4401, "Unauthorized"))?;
+        let key = RenderKey::of(
+            &request.query,
+            &serde_json::to_string(&request.variables).unwrap_or_default(),
+            request.operation_name.as_deref(),
+            viewer.permissions.bits(),
+            viewer.member.id,
+        );
         let request = request
+            .data(key)
             .data(RequestCtx {
                 viewer: self.viewer.clone(),
                 ip: Some(self.peer.ip),

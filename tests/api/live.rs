@@ -17,6 +17,7 @@ on_both_databases!(
     an_old_or_foreign_cursor_is_refused,
     the_subscription_stops_when_the_session_may_no_longer_watch,
     an_instance_reads_each_change_once_for_all_its_subscribers,
+    a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves,
 );
 
 on_both_backends!(
@@ -666,4 +667,47 @@ async fn an_instance_reads_each_change_once_for_all_its_subscribers(app: TestApp
         ran <= 7,
         "{ran} statements for one change and 10 subscribers"
     );
+}
+
+/// Subscribers of the same role share how a change renders, except what depends on
+/// who they are: `viewerCan` says SELF_ACTION to the member acted on, allowed to the
+/// other.
+async fn a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves(app: TestApp) {
+    let admin = app.admin().await;
+    let both = ["MEMBERS_VIEW", "MEMBERS_FREEZE"];
+    let first = app.create_role(&admin, "First", &both).await;
+    let second = app.create_role(&admin, "Second", &both).await;
+    let (ana, ana_token) = app.member_with("ana@example.com", &first).await;
+    let (_, bo_token) = app.member_with("bo@example.com", &first).await;
+    let query = "subscription { memberChanged { action member { email viewerCan { freeze { allowed reason } } } } }";
+    let mut views = Vec::new();
+    for token in [&ana_token, &bo_token, &ana_token] {
+        let mut live = Live::connect(&app.base, token).await;
+        let payload = json!({ "query": query });
+        send(
+            &mut live.socket,
+            json!({ "type": "subscribe", "id": "v", "payload": payload }),
+        )
+        .await;
+        views.push(live);
+    }
+    until_subscribed(&app.state.feed, 3).await;
+    app.ok(
+        Some(&admin),
+        EDIT,
+        json!({ "m": ana.to_string(), "r": second }),
+    )
+    .await;
+    let mut seen = Vec::new();
+    for live in &mut views {
+        let change = live.change("v", 5 * SECOND).await;
+        assert_eq!(change["member"]["email"], "ana@example.com", "{change}");
+        seen.push(change["member"]["viewerCan"]["freeze"].clone());
+    }
+    assert_eq!(
+        seen[0],
+        json!({ "allowed": false, "reason": "SELF_ACTION" })
+    );
+    assert_eq!(seen[1], json!({ "allowed": true, "reason": null }));
+    assert_eq!(seen[2], seen[0]);
 }
