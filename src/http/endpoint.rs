@@ -38,7 +38,7 @@ pub(super) struct Http {
     pub max_batch: usize,
     pub request_timeout: Duration,
     pub body_timeout: Duration,
-    pub live: Arc<super::websocket::Live>,
+    pub live: Arc<super::live::Live>,
 }
 
 /// A GraphQL-shaped error response for requests that never reach the schema.

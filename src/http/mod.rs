@@ -4,6 +4,7 @@
 mod assets;
 mod endpoint;
 mod export;
+mod live;
 mod media;
 pub mod metrics;
 mod observe;
@@ -26,7 +27,7 @@ use crate::domain::AppState;
 use crate::graphql::limits::QueryLimits;
 
 use endpoint::{Http, MAX_BODY_BYTES};
-pub use websocket::LiveLimits;
+pub use live::LiveLimits;
 
 /// How the HTTP surface is exposed; see `config.rs` for the variables behind each.
 #[derive(Clone, Debug)]
@@ -84,7 +85,7 @@ pub fn router(app: AppState, options: &HttpOptions) -> Router {
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         body_timeout: options.body_timeout,
-        live: websocket::Live::new(options.live, &options.cors_origins),
+        live: live::Live::new(options.live, &options.cors_origins),
     };
     let mut router = Router::new()
         .route("/graphql", get(websocket::get).post(endpoint::post))

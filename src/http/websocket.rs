@@ -4,28 +4,27 @@
 //!
 //! The client authenticates in `connection_init`'s payload (`{"Authorization": "Bearer
 //! <token>"}`); a bad or missing token closes with 4403, no `connection_init` within
-//! 10 s with 4408. Each connection holds at most [`LiveLimits::subscriptions`]
-//! subscriptions; each session at most [`LiveLimits::per_session`] connections per
-//! instance; the instance at most [`LiveLimits::connections`]. The server pings every
-//! [`LiveLimits::ping_every`] and drops a client silent for three times that.
+//! 10 s with 4408. The limits of [`super::live::LiveLimits`] apply: subscriptions per
+//! connection, connections per session and per instance; the server pings every
+//! `ping_every` and drops a client silent for three times that.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
 
 use super::endpoint::{Http, operation_type, user_agent};
+use super::live::Live;
 use super::observe::ClientAddr;
 use crate::domain::Viewer;
 use crate::graphql::RequestCtx;
@@ -43,75 +42,6 @@ const READ_BUFFER: usize = 4096;
 
 /// Longest one message may take to leave; a client that reads slower is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The limits of live connections; see `config.rs` for the variables behind each.
-#[derive(Clone, Copy, Debug)]
-pub struct LiveLimits {
-    /// Most WebSocket connections this instance holds at once.
-    pub connections: usize,
-    /// Most WebSocket connections one session holds at once on this instance.
-    pub per_session: usize,
-    /// Most subscriptions running on one connection.
-    pub subscriptions: usize,
-    /// How often the server pings each connection.
-    pub ping_every: Duration,
-}
-
-impl Default for LiveLimits {
-    fn default() -> Self {
-        LiveLimits {
-            connections: 10_000,
-            per_session: 8,
-            subscriptions: 16,
-            ping_every: Duration::from_secs(15),
-        }
-    }
-}
-
-/// What live connections share.
-pub(super) struct Live {
-    limits: LiveLimits,
-    slots: Arc<Semaphore>,
-    per_session: Mutex<HashMap<i64, usize>>,
-    /// Browser origins allowed besides the server's own.
-    origins: Vec<String>,
-}
-
-impl Live {
-    pub fn new(limits: LiveLimits, origins: &[axum::http::HeaderValue]) -> Arc<Live> {
-        Arc::new(Live {
-            limits,
-            slots: Arc::new(Semaphore::new(limits.connections)),
-            per_session: Mutex::default(),
-            origins: origins
-                .iter()
-                .filter_map(|o| o.to_str().ok().map(str::to_owned))
-                .collect(),
-        })
-    }
-
-    /// Whether a browser page at `origin` may connect: the server's own origin (the
-    /// request's `Host`, or the public URL's) or one allowed for CORS. Clients that
-    /// are not browsers send none.
-    fn allows(&self, headers: &HeaderMap, public_url: &str) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN) else {
-            return true;
-        };
-        let Ok(origin) = origin.to_str() else {
-            return false;
-        };
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let own = host.is_some_and(|host| {
-            origin == format!("http://{host}") || origin == format!("https://{host}")
-        });
-        own || public_url.starts_with(origin)
-            && public_url[origin.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| c == '/')
-            || self.origins.iter().any(|o| o == origin)
-    }
-}
 
 /// `GET /graphql`: a WebSocket upgrade, or else the GET of GraphQL over HTTP.
 pub async fn get(
