@@ -153,34 +153,39 @@ impl OutputType for SharedChange {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let Some(key) = self.key else {
-            loaders(ctx).refresh(&self.change.0.rows).await;
-            return self.change.resolve(ctx, field).await;
+        let Some(key) = self.key.clone() else {
+            return self.resolve_own(ctx, field).await;
         };
         let slot = ctx.data_unchecked::<Arc<LiveMemo>>().slot(key);
         // This subscriber's own answer, when it was the one to resolve the change.
         let mut own = None;
         let shared = slot
             .get_or_init(|| async {
-                loaders(ctx).refresh(&self.change.0.rows).await;
                 let errors = || ctx.query_env.errors.lock().map_or(0, |e| e.len());
                 let before = errors();
-                let answer = self.change.resolve(ctx, field).await;
+                let answer = self.resolve_own(ctx, field).await;
                 let kept = answer.as_ref().ok().filter(|_| errors() == before).cloned();
                 own = Some(answer);
                 kept
             })
             .await;
-        if let Some(answer) = own {
-            return answer;
+        match (own, shared) {
+            (Some(answer), _) => answer,
+            (None, Some(value)) => Ok(value.clone()),
+            (None, None) => self.resolve_own(ctx, field).await,
         }
-        match shared {
-            Some(value) => Ok(value.clone()),
-            None => {
-                loaders(ctx).refresh(&self.change.0.rows).await;
-                self.change.resolve(ctx, field).await
-            }
-        }
+    }
+}
+
+impl SharedChange {
+    /// The change resolved by this subscription, on loaders holding its rows.
+    async fn resolve_own(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        loaders(ctx).refresh(&self.change.0.rows).await;
+        self.change.resolve(ctx, field).await
     }
 }
 
@@ -207,11 +212,11 @@ impl SubscriptionRoot {
         let session = signed_in(ctx)?.session_id;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let changes = feed::subscribe(state(ctx), &actor, session, after).await?;
-        let key = ctx.data_opt::<RenderKey>().copied();
+        let key = ctx.data_opt::<RenderKey>().cloned();
         Ok(changes.map(move |change| {
             let change = change.map_err(resumable)?;
             Ok(SharedChange {
-                key: key.map(|k| (k, change.id)),
+                key: key.clone().map(|k| (k, change.id)),
                 change: MemberChange(change),
             })
         }))

@@ -11,8 +11,7 @@
 //! subscriber still sees an error as the executor reports it.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Value;
 
@@ -21,9 +20,19 @@ const KEPT: usize = 1024;
 
 /// What decides how a subscription renders a change: its document, variables,
 /// operation, the viewer's permissions, and (when it selects viewer-dependent
-/// fields) the viewer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RenderKey(u64);
+/// fields) the viewer. Compared whole, never by a hash alone: two subscriptions
+/// share answers only when they would render them alike.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RenderKey(Arc<KeyParts>);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct KeyParts {
+    query: String,
+    variables: String,
+    operation: Option<String>,
+    permissions: u64,
+    viewer: Option<i64>,
+}
 
 impl RenderKey {
     /// The key of a subscription with this text, variables (as JSON) and operation,
@@ -36,19 +45,20 @@ impl RenderKey {
         viewer: i64,
     ) -> Self {
         let personal = query.contains("viewerCan") || query.contains("sessions");
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (query, variables, operation, permissions).hash(&mut hasher);
-        if personal {
-            viewer.hash(&mut hasher);
-        }
-        RenderKey(hasher.finish())
+        RenderKey(Arc::new(KeyParts {
+            query: query.to_owned(),
+            variables: variables.to_owned(),
+            operation: operation.map(str::to_owned),
+            permissions,
+            viewer: personal.then_some(viewer),
+        }))
     }
 }
 
 /// One change as one rendering key renders it: resolved once, by the first subscriber
 /// to get there, while the others wait for it; `None` when that resolution had an
 /// error (each subscriber then resolves for itself).
-pub type Slot = std::sync::Arc<tokio::sync::OnceCell<Option<Value>>>;
+pub type Slot = Arc<tokio::sync::OnceCell<Option<Value>>>;
 
 /// Resolved changes by rendering key and change id, the oldest dropped first.
 #[derive(Default)]
@@ -70,7 +80,7 @@ impl LiveMemo {
             return slot.clone();
         }
         let slot = Slot::default();
-        kept.slots.insert(key, slot.clone());
+        kept.slots.insert(key.clone(), slot.clone());
         kept.order.push_back(key);
         while kept.order.len() > KEPT {
             if let Some(old) = kept.order.pop_front() {
