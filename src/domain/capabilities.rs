@@ -4,11 +4,11 @@
 
 use chrono::NaiveDateTime;
 
-use crate::domain::Actor;
 use crate::domain::member_admin::{self, Act};
 use crate::domain::members::Member;
 use crate::domain::roles::Role;
 use crate::domain::sessions;
+use crate::domain::{Actor, AppState};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Whether an act is allowed now; if not, the code the act would answer (none when it
@@ -58,10 +58,21 @@ pub struct MemberCapabilities {
     pub revoke_sessions: Capability,
 }
 
-/// What `actor` may do to `member` (holding `role`) at `now`, with `active_admins`
+/// What `actor` may do to `member` (holding `role`) now, with `active_admins`
 /// members holding the built-in role actively ([`roles::active_admins`]).
 ///
 /// [`roles::active_admins`]: crate::domain::roles::active_admins
+pub fn now(
+    state: &AppState,
+    actor: &Actor,
+    member: &Member,
+    role: &Role,
+    active_admins: i64,
+) -> Result<MemberCapabilities> {
+    of(actor, member, role, state.clock.now(), active_admins)
+}
+
+/// What `actor` may do to `member` (holding `role`) at `now`; see [`now`].
 pub fn of(
     actor: &Actor,
     member: &Member,

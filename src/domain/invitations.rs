@@ -190,19 +190,24 @@ pub async fn invite(
             .returning(Invitation::as_returning())
             .get_result(c)
             .await?;
-        let details = json!({ "invitationId": invitation.id.to_string(), "roleName": role.name, "email": email, "validityDays": validity_days });
-        audit::insert(
-            &actor.origin,
-            Event::role(AuditAction::MemberInvited, role.id, details)
-                .changed("invitationStatus", None::<&str>, Some("PENDING"))
-                .changed("email", None::<&str>, email.as_deref()),
-            now,
-        )
-        .execute(c)
-        .await?;
+        audit::insert(&actor.origin, invited_event(&role, &invitation), now)
+            .execute(c)
+            .await?;
         Ok::<_, Error>(invitation)
     })?;
     Ok((InvitationView::at(invitation, now), link(state, &secret)))
+}
+
+fn invited_event(role: &Role, invitation: &Invitation) -> Event {
+    let email = invitation.email.as_deref();
+    let details = json!({ "invitationId": invitation.id.to_string(), "roleName": role.name, "email": email, "validityDays": invitation.validity_days });
+    Event::role(AuditAction::MemberInvited, role.id, details)
+        .changed(
+            "invitationStatus",
+            None::<&str>,
+            Some(InvitationStatus::Pending.as_str()),
+        )
+        .changed("email", None::<&str>, email)
 }
 
 /// One invitation by id.
@@ -517,7 +522,11 @@ async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Me
             Some(role.id),
             details,
         )
-        .changed("invitationStatus", Some("PENDING"), Some("ACCEPTED"))
+        .changed(
+            "invitationStatus",
+            Some(InvitationStatus::Pending.as_str()),
+            Some(InvitationStatus::Accepted.as_str()),
+        )
         .changed("role", None::<&str>, Some(&role.name));
         audit::insert(origin, event, now).execute(c).await?;
         Ok::<_, Error>(member)

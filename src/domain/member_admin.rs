@@ -460,7 +460,11 @@ fn freeze_change(
             member.id,
             json!({ "reason": reason, "until": until_text }),
         )
-        .changed("status", Some("ACTIVE"), Some("FROZEN"))
+        .changed(
+            "status",
+            Some(MemberStatus::Active.as_str()),
+            Some(MemberStatus::Frozen.as_str()),
+        )
         .changed("frozenReason", member.frozen_reason.as_ref(), reason)
         .changed("frozenUntil", None::<String>, until_text.as_ref())
         .because(reason.map(String::as_str)),
@@ -579,7 +583,11 @@ fn recover_change(member: &Member) -> Result<Option<Change>> {
             member.id,
             json!({ "frozenReason": member.frozen_reason }),
         )
-        .changed("status", Some("FROZEN"), Some("ACTIVE"))
+        .changed(
+            "status",
+            Some(MemberStatus::Frozen.as_str()),
+            Some(MemberStatus::Active.as_str()),
+        )
         .changed(
             "frozenUntil",
             member.frozen_until.map(audit::instant),
@@ -621,7 +629,11 @@ fn remove_change(
             member.id,
             json!({ "reason": reason }),
         )
-        .changed("status", Some(member.status.as_str()), Some("REMOVED"))
+        .changed(
+            "status",
+            Some(member.status.as_str()),
+            Some(MemberStatus::Removed.as_str()),
+        )
         .changed_secret("email")
         .changed_secret("name")
         .because(reason.map(String::as_str)),

@@ -87,6 +87,11 @@ impl Member {
         std::borrow::Cow::Owned(thawed)
     }
 
+    /// The member as they are now, by the state's clock (see [`Member::at`]).
+    pub fn now(&self, state: &crate::domain::AppState) -> std::borrow::Cow<'_, Member> {
+        self.at(state.clock.now())
+    }
+
     /// The member's status at `now`: ACTIVE from the instant a time-bound freeze ends.
     pub fn status_at(&self, now: NaiveDateTime) -> MemberStatus {
         if self.thawed_at(now) {

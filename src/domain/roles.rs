@@ -397,6 +397,50 @@ fn check_update(role: &Role, caller: PermissionSet, changes: &RoleChanges) -> Re
     Ok(())
 }
 
+/// Moves the members and invitations of role `$id` to `$target` (an `Option<&Role>`),
+/// or, without one, its removed members to the built-in role; evaluates to how many
+/// members moved to `$target`. A macro, as each backend's connection runs it.
+macro_rules! move_holders {
+    ($c:expr, $id:expr, $target:expr, $now:expr) => {
+        match $target {
+            Some(target) => {
+                let moved = diesel::update(members::table.filter(members::role_id.eq($id)))
+                    .set((
+                        members::role_id.eq(target.id),
+                        members::updated_at.eq($now),
+                        members::version.eq(members::version + 1),
+                    ))
+                    .execute($c)
+                    .await?;
+                diesel::update(invitations::table.filter(invitations::role_id.eq($id)))
+                    .set(invitations::role_id.eq(target.id))
+                    .execute($c)
+                    .await?;
+                moved
+            }
+            None => {
+                // Removed members keep a role only because the column needs one: they
+                // do not hold it up (memberCount leaves them out), and go to the
+                // built-in role.
+                let removed = crate::domain::members::MemberStatus::Removed;
+                let builtin = roles::table
+                    .filter(roles::built_in.eq(true))
+                    .select(roles::id);
+                let builtin: i64 = builtin.first($c).await?;
+                diesel::update(
+                    members::table
+                        .filter(members::role_id.eq($id))
+                        .filter(members::status.eq(removed)),
+                )
+                .set(members::role_id.eq(builtin))
+                .execute($c)
+                .await?;
+                0
+            }
+        }
+    };
+}
+
 /// Deletes a custom role; its members and invitations move to `reassign_to` in the
 /// same transaction. Needs ROLES_MANAGE and every permission of both roles.
 pub async fn delete(
@@ -418,37 +462,7 @@ pub async fn delete(
             None => None,
         };
         check_reassign(&role, target.as_ref(), actor.permissions)?;
-        let mut moved = 0;
-        if let Some(target) = &target {
-            moved = diesel::update(members::table.filter(members::role_id.eq(id)))
-                .set((
-                    members::role_id.eq(target.id),
-                    members::updated_at.eq(now),
-                    members::version.eq(members::version + 1),
-                ))
-                .execute(c)
-                .await?;
-            diesel::update(invitations::table.filter(invitations::role_id.eq(id)))
-                .set(invitations::role_id.eq(target.id))
-                .execute(c)
-                .await?;
-        } else {
-            // Removed members keep a role only because the column needs one: they do
-            // not hold it up (memberCount leaves them out), and go to the built-in role.
-            let removed = crate::domain::members::MemberStatus::Removed;
-            let builtin = roles::table
-                .filter(roles::built_in.eq(true))
-                .select(roles::id);
-            let builtin: i64 = builtin.first(c).await?;
-            diesel::update(
-                members::table
-                    .filter(members::role_id.eq(id))
-                    .filter(members::status.eq(removed)),
-            )
-            .set(members::role_id.eq(builtin))
-            .execute(c)
-            .await?;
-        }
+        let moved = move_holders!(c, id, target.as_ref(), now);
         diesel::delete(roles::table.find(id))
             .execute(c)
             .await

@@ -63,7 +63,11 @@ pub async fn due(conn: &mut Conn, now: NaiveDateTime, only: Option<i64>) -> Resu
         for (id, frozen_reason) in &ended {
             let details = json!({ "reason": "freeze ended", "frozenReason": frozen_reason });
             let event = Event::member(AuditAction::MemberRecovered, *id, details)
-                .changed("status", Some("FROZEN"), Some("ACTIVE"))
+                .changed(
+                    "status",
+                    Some(MemberStatus::Frozen.as_str()),
+                    Some(MemberStatus::Active.as_str()),
+                )
                 .because(Some("freeze ended"));
             audit::insert(&system, event, now).execute(c).await?;
         }

@@ -61,18 +61,13 @@ impl MemberNode {
     /// ACTIVE, FROZEN or REMOVED; ACTIVE from the instant a time-bound freeze ends.
     async fn status(&self, ctx: &Context<'_>) -> Result<MemberStatusValue> {
         self.full_sight()?;
-        Ok(self.0.status_at(state(ctx).clock.now()).into())
+        Ok(self.0.now(state(ctx)).status.into())
     }
     /// When a time-bound freeze ends by itself; null for a freeze without end and for
     /// a member who is not frozen.
     async fn frozen_until(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
         self.full_sight()?;
-        let now = state(ctx).clock.now();
-        Ok(self
-            .0
-            .frozen_until
-            .filter(|_| !self.0.thawed_at(now))
-            .map(DateTime::from))
+        Ok(self.0.now(state(ctx)).frozen_until.map(DateTime::from))
     }
     /// Whether the member must change the password before doing anything else.
     async fn must_change_password(&self) -> Result<bool> {
@@ -123,9 +118,8 @@ impl MemberNode {
         let actor = actor(ctx)?;
         let role = self.load_role(ctx).await?;
         let admins = loaders(ctx).active_admins().await?;
-        let now = state(ctx).clock.now();
         Ok(Fast(
-            capabilities::of(&actor, &self.0, &role.0, now, admins)?.into(),
+            capabilities::now(state(ctx), &actor, &self.0, &role.0, admins)?.into(),
         ))
     }
     /// The last successful sign-in.

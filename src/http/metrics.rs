@@ -55,6 +55,12 @@ fn describe() {
         "roster_graphql_errors_total",
         "GraphQL errors answered, by extensions.code (REQUEST_ERROR for parse and validation errors)."
     );
+    describe_resources();
+    describe_signins();
+}
+
+/// What the instance holds: connections, the pool, memory.
+fn describe_resources() {
     describe_counter!(
         "roster_sql_statements_total",
         "SQL statements run by the pool's connections."
@@ -72,6 +78,20 @@ fn describe() {
         "roster_db_pool_waiting",
         "Requests waiting for a database connection now."
     );
+    describe_gauge!("roster_open_connections", "Client connections open now.");
+    describe_gauge!(
+        "roster_live_connections",
+        "Live (WebSocket) connections open now."
+    );
+    describe_gauge!(
+        "roster_process_resident_memory_bytes",
+        Unit::Bytes,
+        "Resident memory of the process."
+    );
+}
+
+/// Sign-ins, their hashing and the limits that refuse requests.
+fn describe_signins() {
     describe_gauge!(
         "roster_password_hashing_running",
         "Password hashes (argon2id) computing now."
@@ -95,12 +115,6 @@ fn describe() {
     describe_counter!(
         "roster_limit_refusals_total",
         "Requests refused by a limit on their shape or size, by limit."
-    );
-    describe_gauge!("roster_open_connections", "Client connections open now.");
-    describe_gauge!(
-        "roster_process_resident_memory_bytes",
-        Unit::Bytes,
-        "Resident memory of the process."
     );
 }
 

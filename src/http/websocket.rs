@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -50,13 +50,8 @@ pub async fn get(
     id: axum::Extension<super::observe::RequestId>,
     request: axum::extract::Request,
 ) -> Response {
-    let upgrade = request
-        .headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let (mut parts, _) = request.into_parts();
-    if !upgrade {
+    if !asks_upgrade(&parts.headers) {
         let raw = axum::extract::RawQuery(parts.uri.query().map(str::to_owned));
         return super::endpoint::get(State(http), client, id, parts.headers, raw).await;
     }
@@ -76,13 +71,7 @@ pub async fn get(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let offered = parts
-        .headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == PROTOCOL);
+    let offered = offers_protocol(&parts.headers);
     let peer = Peer {
         ip: client.0.0,
         user_agent: user_agent(&parts.headers),
@@ -110,6 +99,22 @@ pub async fn get(
                 connection.close(4406, "Subprotocol not acceptable").await;
             }
         })
+}
+
+fn asks_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn offers_protocol(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == PROTOCOL)
 }
 
 struct Peer {
@@ -329,26 +334,39 @@ impl Connection {
                 user_agent: self.peer.user_agent.clone(),
             })
             .data(Loaders::new(&self.http.app.pool));
-        let (doc, operation) = (prepared.doc, request.operation_name.clone());
-        let responses = schema
-            .execute_stream(request)
-            .enumerate()
-            .map(move |(i, mut response)| {
-                if let Some(doc) = &doc {
-                    crate::graphql::nulls::propagate(&mut response, doc, operation.as_deref());
-                    crate::graphql::ordering::order_response(
-                        &mut response.data,
-                        doc,
-                        operation.as_deref(),
-                    );
-                }
-                Some((i == 0, response))
-            })
-            .chain(futures_util::stream::once(async { None }));
-        self.running.insert(id, responses.boxed());
+        self.running
+            .insert(id, responses(schema, request, prepared.doc));
         Ok(())
     }
+}
 
+/// The responses of a subscription, each shaped as HTTP's are (null propagation, field
+/// order) and marked when first, then its end.
+fn responses(
+    schema: &crate::graphql::RosterSchema,
+    request: async_graphql::Request,
+    doc: Option<Arc<async_graphql::parser::types::ExecutableDocument>>,
+) -> BoxStream<'static, Outcome> {
+    let operation = request.operation_name.clone();
+    schema
+        .execute_stream(request)
+        .enumerate()
+        .map(move |(i, mut response)| {
+            if let Some(doc) = &doc {
+                crate::graphql::nulls::propagate(&mut response, doc, operation.as_deref());
+                crate::graphql::ordering::order_response(
+                    &mut response.data,
+                    doc,
+                    operation.as_deref(),
+                );
+            }
+            Some((i == 0, response))
+        })
+        .chain(futures_util::stream::once(async { None }))
+        .boxed()
+}
+
+impl Connection {
     /// Sends a subscription's response (or its end); a response telling that the
     /// session ended closes the connection.
     async fn deliver(&mut self, id: String, outcome: Outcome) -> Result<(), (u16, &'static str)> {

@@ -137,3 +137,143 @@ fn the_layer_check_sees_each_form_of_import() {
     assert!(imports("// crate::graphql::x\n", false).contains("graphql"));
     assert!(imports(&code("// crate::graphql::x\n"), false).is_empty());
 }
+
+/// `text` with string and char literals emptied and comments cut, so braces count.
+fn braces_only(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        '\n' => out.push('\n'),
+                        _ => {}
+                    }
+                }
+            }
+            '\'' => {
+                // A char literal ('x', '\n', '{'); a lifetime has no closing quote.
+                let mut look = chars.clone();
+                let first = look.next();
+                let len = if first == Some('\\') {
+                    look.next();
+                    look.position(|c| c == '\'').map(|p| p + 3)
+                } else {
+                    (look.next() == Some('\'')).then_some(2)
+                };
+                for _ in 0..len.unwrap_or(0) {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Each function of `text` longer than `max` lines, as (name, first line, lines).
+fn long_functions(text: &str, max: usize) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("fn ") else { continue };
+        let before = line[..at].trim();
+        let head = ["", "pub", "async", "const", "unsafe"];
+        let is_fn = before
+            .split_whitespace()
+            .all(|w| head.contains(&w) || w.starts_with("pub("));
+        if !is_fn {
+            continue;
+        }
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let (mut depth, mut opened) = (0i32, false);
+        for (end, body) in lines.iter().enumerate().skip(start) {
+            for c in body.chars() {
+                match c {
+                    '{' => (depth, opened) = (depth + 1, true),
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if !opened && body.trim_end().ends_with(';') {
+                break;
+            }
+            if opened && depth == 0 {
+                if end - start + 1 > max {
+                    found.push((name.clone(), start + 1, end - start + 1));
+                }
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// Issue 12: long bodies are split where a name comes easily; none grows past 60 lines.
+#[test]
+fn no_function_is_longer_than_sixty_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut long = Vec::new();
+    for file in &files {
+        let text = braces_only(&std::fs::read_to_string(file).unwrap());
+        for (name, line, length) in long_functions(&text, 60) {
+            let file = file.strip_prefix(&src).unwrap().display();
+            long.push(format!("{file}:{line} {name}: {length} lines"));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over 60 lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_check_counts_bodies_not_literals() {
+    let body = |n: usize| "    let x = '{';\n    let s = \"}}\";\n".repeat(n);
+    let text = format!("pub async fn long() {{\n{}}}\nfn short() {{}}\n", body(30));
+    let found = long_functions(&braces_only(&text), 60);
+    assert_eq!(found, vec![("long".to_owned(), 1, 62)]);
+    assert!(long_functions(&braces_only(&text), 62).is_empty());
+    let lifetimes = braces_only("fn f<'a>(x: &'a str) -> char {\n'\\''\n}\n");
+    assert_eq!(long_functions(&lifetimes, 1).len(), 1);
+}
+
+/// Issue 12: resolvers authenticate, map input, call the domain and map its output;
+/// the domain opens connections and reads the clock.
+#[test]
+fn resolvers_neither_open_connections_nor_read_the_clock() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src.join("graphql"), &mut files);
+    let forbidden = [".clock", "pool.get(", "with_conn!", "transaction!"];
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = code(&std::fs::read_to_string(file).unwrap());
+        for what in forbidden {
+            if text.contains(what) {
+                wrong.push(format!("{} has {what}", file.display()));
+            }
+        }
+    }
+    assert!(files.len() > 10, "read only {} files", files.len());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

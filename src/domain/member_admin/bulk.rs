@@ -163,6 +163,9 @@ where
     }
 }
 
+/// Each member's change, or the refusal of it; a fault ends the call.
+type Plan = Result<(Member, Option<Change>)>;
+
 /// Every member's change read and decided first; any refusal and nothing is written;
 /// else one transaction writes them all, and a refusal inside it (the last
 /// administrator) undoes every one.
@@ -177,27 +180,9 @@ where
 {
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
-    // Each member's plan, or the refusal of it; a fault ends the call.
-    let mut plans = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let plan = match target(&mut conn, actor, id, None, now).await {
-            Ok((member, role)) => decide(&member, &role, now).map(|change| (member, change)),
-            Err(e) => Err(e),
-        };
-        match plan {
-            Err(e) if !refusal(&e) => return Err(e),
-            plan => plans.push(plan),
-        }
-    }
+    let plans = plan_each(&mut conn, actor, ids, decide, now).await?;
     if plans.iter().any(Result::is_err) {
-        let mut results = Vec::with_capacity(ids.len());
-        for (&id, plan) in ids.iter().zip(plans) {
-            results.push(match plan {
-                Ok((member, _)) => BulkResult::unchanged(id, Some(member)),
-                Err(e) => BulkResult::failed(id, member_rows::find(&mut conn, id).await?, e),
-            });
-        }
-        return Ok(results);
+        return refused(&mut conn, ids, plans).await;
     }
     let plans: Vec<(Member, Option<Change>)> = plans.into_iter().collect::<Result<_>>()?;
     // The members as read: what a call undone inside its transaction shows.
@@ -238,18 +223,56 @@ where
                 error: None,
             })
             .collect()),
-        Err(e) if refusal(&e) && !is_stale(&e) => {
-            let failed = failing.into_inner();
-            let mut error = Some(e);
-            let mut results = Vec::with_capacity(ids.len());
-            for (i, (&id, member)) in ids.iter().zip(read).enumerate() {
-                results.push(match error.take_if(|_| i == failed) {
-                    Some(e) => BulkResult::failed(id, Some(member), e),
-                    None => BulkResult::unchanged(id, Some(member)),
-                });
-            }
-            Ok(results)
-        }
+        Err(e) if refusal(&e) && !is_stale(&e) => Ok(undone(ids, read, failing.into_inner(), e)),
         Err(e) => Err(e),
     }
+}
+
+async fn plan_each<F>(
+    conn: &mut Conn,
+    actor: &Actor,
+    ids: &[i64],
+    decide: &F,
+    now: NaiveDateTime,
+) -> Result<Vec<Plan>>
+where
+    F: Fn(&Member, &Role, NaiveDateTime) -> Result<Option<Change>>,
+{
+    let mut plans = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let plan = match target(conn, actor, id, None, now).await {
+            Ok((member, role)) => decide(&member, &role, now).map(|change| (member, change)),
+            Err(e) => Err(e),
+        };
+        match plan {
+            Err(e) if !refusal(&e) => return Err(e),
+            plan => plans.push(plan),
+        }
+    }
+    Ok(plans)
+}
+
+/// The results of a call some member's plan refused: nothing was written.
+async fn refused(conn: &mut Conn, ids: &[i64], plans: Vec<Plan>) -> Result<Vec<BulkResult>> {
+    let mut results = Vec::with_capacity(ids.len());
+    for (&id, plan) in ids.iter().zip(plans) {
+        results.push(match plan {
+            Ok((member, _)) => BulkResult::unchanged(id, Some(member)),
+            Err(e) => BulkResult::failed(id, member_rows::find(conn, id).await?, e),
+        });
+    }
+    Ok(results)
+}
+
+/// The results of a call whose transaction the write of member `failed` undid.
+fn undone(ids: &[i64], read: Vec<Member>, failed: usize, e: Error) -> Vec<BulkResult> {
+    let mut error = Some(e);
+    ids.iter()
+        .zip(read)
+        .enumerate()
+        .map(|(i, (&id, member))| match error.take_if(|_| i == failed) {
+            Some(e) => BulkResult::failed(id, Some(member), e),
+            None => BulkResult::unchanged(id, Some(member)),
+        })
+        .collect()
 }

@@ -166,6 +166,20 @@ macro_rules! set_hash {
     };
 }
 
+fn reset_event(member: &Member, secret: &ResetSecret) -> Event {
+    Event::member(
+        AuditAction::MemberPasswordReset,
+        member.id,
+        json!({ "mode": secret.mode_name() }),
+    )
+    .changed_secret("password")
+    .changed(
+        "mustChangePassword",
+        Some(member.must_change_password),
+        Some(true),
+    )
+}
+
 async fn reset_password_once(
     state: &AppState,
     actor: &Actor,
@@ -184,17 +198,7 @@ async fn reset_password_once(
     let link_expires = link_hash
         .as_ref()
         .map(|_| now + chrono::Duration::hours(RESET_LINK_VALID_HOURS));
-    let event = Event::member(
-        AuditAction::MemberPasswordReset,
-        member.id,
-        json!({ "mode": secret.mode_name() }),
-    )
-    .changed_secret("password")
-    .changed(
-        "mustChangePassword",
-        Some(member.must_change_password),
-        Some(true),
-    );
+    let event = reset_event(&member, &secret);
     let updated = transaction!(&mut state.pool.get().await?, |c| {
         let settings = settings_table::table
             .find(1)
