@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::graphql::loaders::Loaders;
 
 /// Per-request data: the signed-in member (if any) and the client's address.
+#[derive(Clone)]
 pub struct RequestCtx {
     /// The viewer, when a live session token came with the request.
     pub viewer: Option<Viewer>,

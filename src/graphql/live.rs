@@ -2,14 +2,7 @@
 
 use std::sync::Arc;
 
-use std::borrow::Cow;
-
-use async_graphql::parser::types::Field;
-use async_graphql::registry::Registry;
-use async_graphql::{
-    Context, ContextSelectionSet, ErrorExtensions, Object, OutputType, Positioned, Result,
-    ServerResult, Subscription, Value,
-};
+use async_graphql::{Context, ErrorExtensions, Object, Result, Subscription};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::{Stream, StreamExt};
@@ -19,7 +12,7 @@ use crate::error::Error;
 use crate::graphql::access::{actor, loaders, signed_in, state};
 use crate::graphql::audit::AuditAction;
 use crate::graphql::invitation::InvitationNode;
-use crate::graphql::live_memo::{LiveMemo, RenderKey};
+use crate::graphql::live_render::{Handoff, Render};
 use crate::graphql::member::MemberNode;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
@@ -124,71 +117,6 @@ impl LiveQuery {
     }
 }
 
-/// A change as a subscription renders it: resolved once for every subscription of the
-/// same rendering key ([`RenderKey`]), with loaders refreshed for it first.
-///
-/// Uses `ContextSelectionSet`, `registry::Registry` and `QueryEnv::errors` (hidden by
-/// async-graphql's docs; checked against the pinned `=7.2.1`): the type registers as
-/// `MemberChange`, and an answer is kept only when resolving it added no error.
-pub struct SharedChange {
-    change: MemberChange,
-    key: Option<(RenderKey, i64)>,
-}
-
-impl OutputType for SharedChange {
-    fn type_name() -> Cow<'static, str> {
-        MemberChange::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        MemberChange::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        MemberChange::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        let Some(key) = self.key.clone() else {
-            return self.resolve_own(ctx, field).await;
-        };
-        let slot = ctx.data_unchecked::<Arc<LiveMemo>>().slot(key);
-        // This subscriber's own answer, when it was the one to resolve the change.
-        let mut own = None;
-        let shared = slot
-            .get_or_init(|| async {
-                let errors = || ctx.query_env.errors.lock().map_or(0, |e| e.len());
-                let before = errors();
-                let answer = self.resolve_own(ctx, field).await;
-                let kept = answer.as_ref().ok().filter(|_| errors() == before).cloned();
-                own = Some(answer);
-                kept
-            })
-            .await;
-        match (own, shared) {
-            (Some(answer), _) => answer,
-            (None, Some(value)) => Ok(value.clone()),
-            (None, None) => self.resolve_own(ctx, field).await,
-        }
-    }
-}
-
-impl SharedChange {
-    /// The change resolved by this subscription, on loaders holding its rows.
-    async fn resolve_own(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        loaders(ctx).refresh(&self.change.0.rows).await;
-        self.change.resolve(ctx, field).await
-    }
-}
-
 /// Every subscription.
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -203,22 +131,25 @@ impl SubscriptionRoot {
     /// `FORBIDDEN`), when the subscriber falls too far behind (`RESUME_REQUIRED`:
     /// subscribe again after the last cursor received), and at once for a cursor older
     /// than the audit retention (`CURSOR_EXPIRED`: reload, then subscribe without one).
-    async fn member_changed<'ctx>(
+    async fn member_changed(
         &self,
-        ctx: &Context<'ctx>,
+        ctx: &Context<'_>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = Result<SharedChange>> + use<'ctx>> {
+    ) -> Result<impl Stream<Item = Result<MemberChange>> + use<>> {
+        if let Some(render) = ctx.data_opt::<Render>() {
+            let item = render
+                .take()
+                .map(|item| item.map(MemberChange).map_err(resumable));
+            return Ok(futures_util::stream::iter(item));
+        }
         let actor = actor(ctx)?;
         let session = signed_in(ctx)?.session_id;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let changes = feed::subscribe(state(ctx), &actor, session, after).await?;
-        let key = ctx.data_opt::<RenderKey>().cloned();
-        Ok(changes.map(move |change| {
-            let change = change.map_err(resumable)?;
-            Ok(SharedChange {
-                key: key.clone().map(|k| (k, change.id)),
-                change: MemberChange(change),
-            })
-        }))
+        let handoff = ctx
+            .data_opt::<Handoff>()
+            .ok_or_else(|| Error::Internal("a subscription outside a live connection".into()))?;
+        handoff.put(changes.boxed());
+        Ok(futures_util::stream::iter(None))
     }
 }

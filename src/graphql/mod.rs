@@ -13,7 +13,7 @@ mod ids;
 mod invitation;
 pub mod limits;
 mod live;
-pub mod live_memo;
+pub mod live_render;
 pub mod loaders;
 mod member;
 mod member_admin;
@@ -84,7 +84,6 @@ const PARSER_RECURSION: usize = 64;
 pub fn schema(state: AppState, introspection: bool, validation: ValidationMode) -> RosterSchema {
     let builder = builder()
         .data(state)
-        .data(std::sync::Arc::new(live_memo::LiveMemo::default()))
         .limit_recursive_depth(PARSER_RECURSION)
         .validation_mode(validation);
     if introspection {

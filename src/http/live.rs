@@ -8,6 +8,8 @@ use std::time::Duration;
 use axum::http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
+use crate::graphql::live_render::Renders;
+
 /// The limits of live connections; see `config.rs` for the variables behind each.
 #[derive(Clone, Copy, Debug)]
 pub struct LiveLimits {
@@ -40,6 +42,8 @@ pub(super) struct Live {
     pub per_session: Mutex<HashMap<i64, usize>>,
     /// Browser origins allowed besides the server's own.
     origins: Vec<String>,
+    /// Changes rendered for this instance's subscriptions.
+    pub renders: Arc<Renders>,
 }
 
 impl Live {
@@ -48,6 +52,7 @@ impl Live {
             limits,
             slots: Arc::new(Semaphore::new(limits.connections)),
             per_session: Mutex::default(),
+            renders: Arc::default(),
             origins: origins
                 .iter()
                 .filter_map(|o| o.to_str().ok().map(str::to_owned))

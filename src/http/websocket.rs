@@ -28,8 +28,7 @@ use super::live::Live;
 use super::observe::ClientAddr;
 use crate::domain::Viewer;
 use crate::graphql::RequestCtx;
-use crate::graphql::live_memo::RenderKey;
-use crate::graphql::loaders::Loaders;
+use crate::graphql::live_render::{self, Delivery, RenderKey, Subscription};
 
 /// The subprotocol served.
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -144,16 +143,13 @@ impl Drop for SessionShare {
     }
 }
 
-/// One response of a subscription (and whether it is the first), or its end.
-type Outcome = Option<(bool, async_graphql::Response)>;
-
 struct Connection {
     http: Http,
     socket: WebSocket,
     peer: Peer,
     viewer: Option<Viewer>,
     session: Option<SessionShare>,
-    running: StreamMap<String, BoxStream<'static, Outcome>>,
+    running: StreamMap<String, BoxStream<'static, Delivery>>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -319,6 +315,7 @@ impl Connection {
             false => &self.http.schema,
         };
         let viewer = self.viewer.as_ref().ok_or((4401, "Unauthorized"))?;
+        let doc = prepared.doc.ok_or((1011, "Internal error"))?;
         let key = RenderKey::of(
             &request.query,
             &serde_json::to_string(&request.variables).unwrap_or_default(),
@@ -326,55 +323,36 @@ impl Connection {
             viewer.permissions.bits(),
             viewer.member.id,
         );
-        let request = request
-            .data(key)
-            .data(RequestCtx {
+        let subscription = Subscription {
+            schema: schema.clone(),
+            validated: self.http.validated.clone(),
+            request,
+            doc,
+            key,
+            ctx: RequestCtx {
                 viewer: self.viewer.clone(),
                 ip: Some(self.peer.ip),
                 user_agent: self.peer.user_agent.clone(),
-            })
-            .data(Loaders::new(&self.http.app.pool));
-        self.running
-            .insert(id, responses(schema, request, prepared.doc));
+            },
+            pool: self.http.app.pool.clone(),
+            renders: self.http.live.renders.clone(),
+        };
+        self.running.insert(id, live_render::run(subscription));
         Ok(())
     }
-}
 
-/// The responses of a subscription, each shaped as HTTP's are (null propagation, field
-/// order) and marked when first, then its end.
-fn responses(
-    schema: &crate::graphql::RosterSchema,
-    request: async_graphql::Request,
-    doc: Option<Arc<async_graphql::parser::types::ExecutableDocument>>,
-) -> BoxStream<'static, Outcome> {
-    let operation = request.operation_name.clone();
-    schema
-        .execute_stream(request)
-        .enumerate()
-        .map(move |(i, mut response)| {
-            if let Some(doc) = &doc {
-                crate::graphql::nulls::propagate(&mut response, doc, operation.as_deref());
-                crate::graphql::ordering::order_response(
-                    &mut response.data,
-                    doc,
-                    operation.as_deref(),
-                );
-            }
-            Some((i == 0, response))
-        })
-        .chain(futures_util::stream::once(async { None }))
-        .boxed()
-}
-
-impl Connection {
     /// Sends a subscription's response (or its end); a response telling that the
     /// session ended closes the connection.
-    async fn deliver(&mut self, id: String, outcome: Outcome) -> Result<(), (u16, &'static str)> {
-        let Some((first, response)) = outcome else {
-            return self
-                .send_json(&json!({ "type": "complete", "id": id }))
-                .await
-                .map_err(|()| (1001, "gone"));
+    async fn deliver(&mut self, id: String, delivery: Delivery) -> Result<(), (u16, &'static str)> {
+        let (first, response) = match delivery {
+            Delivery::Response { first, response } => (first, response),
+            Delivery::Text(payload) => return self.send_next(&id, &payload).await,
+            Delivery::End => {
+                return self
+                    .send_json(&json!({ "type": "complete", "id": id }))
+                    .await
+                    .map_err(|()| (1001, "gone"));
+            }
         };
         // Refused before it ran (it does not validate): the protocol's `error`, which
         // ends the operation without `complete`.
@@ -396,11 +374,7 @@ impl Connection {
         });
         // Written as text, not through serde_json's Value, which would sort the fields.
         let payload = serde_json::to_string(&response).map_err(|_| (1011, "Internal error"))?;
-        let id_text = Value::from(id.as_str()).to_string();
-        let next = format!(r#"{{"type":"next","id":{id_text},"payload":{payload}}}"#);
-        self.send(Message::Text(Utf8Bytes::from(next)))
-            .await
-            .ok_or((1001, "gone"))?;
+        self.send_next(&id, &payload).await?;
         if ended {
             self.send_json(&json!({ "type": "complete", "id": id }))
                 .await
@@ -408,6 +382,15 @@ impl Connection {
             return Err((4403, "Forbidden: the session ended"));
         }
         Ok(())
+    }
+
+    /// Sends a `next` with this payload text.
+    async fn send_next(&mut self, id: &str, payload: &str) -> Result<(), (u16, &'static str)> {
+        let id_text = Value::from(id).to_string();
+        let next = format!(r#"{{"type":"next","id":{id_text},"payload":{payload}}}"#);
+        self.send(Message::Text(Utf8Bytes::from(next)))
+            .await
+            .ok_or((1001, "gone"))
     }
 
     async fn refuse(
