@@ -36,8 +36,23 @@ const KEPT: usize = 1024;
 /// operation, the viewer's permissions, and (when it selects viewer-dependent
 /// fields) the viewer. Compared whole, never by a hash alone: two subscriptions
 /// share answers only when they would render them alike.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RenderKey(Arc<KeyParts>);
+#[derive(Clone, Debug)]
+pub struct RenderKey(Arc<KeyParts>, u64);
+
+impl PartialEq for RenderKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.1 == other.1 && (Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0)
+    }
+}
+
+impl Eq for RenderKey {}
+
+// Hashed once, when the subscription starts: every delivery looks its key up.
+impl std::hash::Hash for RenderKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.1);
+    }
+}
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct KeyParts {
@@ -59,13 +74,17 @@ impl RenderKey {
         viewer: i64,
     ) -> Self {
         let personal = query.contains("viewerCan") || query.contains("sessions");
-        RenderKey(Arc::new(KeyParts {
+        let parts = KeyParts {
             query: query.to_owned(),
             variables: variables.to_owned(),
             operation: operation.map(str::to_owned),
             permissions,
             viewer: personal.then_some(viewer),
-        }))
+        };
+        static SEED: std::sync::LazyLock<std::hash::RandomState> =
+            std::sync::LazyLock::new(std::hash::RandomState::new);
+        let hash = std::hash::BuildHasher::hash_one(&*SEED, &parts);
+        RenderKey(Arc::new(parts), hash)
     }
 }
 
@@ -308,5 +327,33 @@ impl Renderer {
         crate::graphql::nulls::propagate(&mut response, &self.doc, operation);
         crate::graphql::ordering::order_response(&mut response.data, &self.doc, operation);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn equal_subscriptions_share_a_key_and_others_do_not() {
+        let plain = "subscription { memberChanged { cursor } }";
+        let a = RenderKey::of(plain, "{}", None, 7, 1);
+        let b = RenderKey::of(plain, "{}", None, 7, 2);
+        assert_eq!(a, b, "the viewer counts only for viewer-dependent fields");
+        let state = std::hash::RandomState::new();
+        assert_eq!(state.hash_one(&a), state.hash_one(&b));
+        assert_ne!(a, RenderKey::of(plain, "{}", None, 3, 1), "permissions");
+        assert_ne!(
+            a,
+            RenderKey::of(plain, r#"{"x":1}"#, None, 7, 1),
+            "variables"
+        );
+        let personal =
+            "subscription { memberChanged { member { viewerCan { freeze { allowed } } } } }";
+        assert_ne!(
+            RenderKey::of(personal, "{}", None, 7, 1),
+            RenderKey::of(personal, "{}", None, 7, 2)
+        );
     }
 }

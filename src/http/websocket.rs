@@ -36,8 +36,10 @@ const PROTOCOL: &str = "graphql-transport-ws";
 /// Longest a client may take to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Bytes read from a connection at a time.
-const READ_BUFFER: usize = 4096;
+/// Bytes read from a connection at a time: tungstenite zeroes this much on every read
+/// attempt, and each delivery makes one (the connection's loop polls the socket again).
+/// Client messages are small; a longer one takes several reads.
+const READ_BUFFER: usize = 512;
 
 /// Longest one message may take to leave; a client that reads slower is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
