@@ -154,8 +154,9 @@ pub enum Error {
     BadInput(String),
     /// A live feed's cursor older than the audit retention: reload, then subscribe.
     CursorExpired,
-    /// A live subscriber fell too far behind: subscribe again after this event (the
-    /// last it received, or where it started).
+    /// A live subscription must start again (it fell too far behind, or its role's
+    /// permissions changed): subscribe again after this event (the last it received,
+    /// or where it started).
     ResumeRequired(i64),
     /// Too many attempts; retry after this many seconds.
     RateLimited(u64),
@@ -192,7 +193,7 @@ impl Error {
                 "this cursor is older than the audit retention: reload, then subscribe without it".into()
             }
             Error::ResumeRequired(_) => {
-                "this subscriber fell behind: subscribe again with `after` set to the last cursor received".into()
+                "this subscription must start again (it fell behind, or the role's permissions changed): subscribe again with `after` set to the last cursor received".into()
             }
             Error::RateLimited(s) => format!("too many attempts; retry in {s} s"),
             Error::Busy(m) => format!("the server is busy: {m}"),

@@ -116,6 +116,10 @@ pub struct Feed {
 struct Verdicts {
     check: u64,
     sessions: HashMap<i64, Verdict>,
+    /// The permissions (bits) of each session that may still watch: a subscription
+    /// whose session's role changed since it started must start again, since it
+    /// renders with the permissions it started with.
+    permissions: HashMap<i64, u64>,
 }
 
 /// Why a subscriber's session may no longer watch.
@@ -372,15 +376,22 @@ async fn standing_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
         if ids.is_empty() {
             continue;
         }
-        let mut verdicts = HashMap::new();
+        let (mut verdicts, mut permissions) = (HashMap::new(), HashMap::new());
         let mut failed = false;
         for chunk in ids.chunks(BATCH as usize) {
             match sessions::standing(&pool, chunk, clock.now()).await {
-                Ok(standing) => verdicts.extend(
-                    chunk
-                        .iter()
-                        .filter_map(|id| Verdict::of(standing.get(id)).map(|v| (*id, v))),
-                ),
+                Ok(standing) => {
+                    for id in chunk {
+                        match Verdict::of(standing.get(id)) {
+                            Some(verdict) => {
+                                verdicts.insert(*id, verdict);
+                            }
+                            None => {
+                                permissions.insert(*id, standing[id].permissions.bits());
+                            }
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e.detail(), "the live feed could not check its subscribers' sessions");
                     failed = true;
@@ -391,10 +402,13 @@ async fn standing_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
             feed.verdicts.send_if_modified(|old| {
                 // The same verdicts again still wake: a subscriber that joined since
                 // (same session id) ignored the older check.
-                let changed = old.sessions != verdicts || !verdicts.is_empty();
+                let changed = old.sessions != verdicts
+                    || old.permissions != permissions
+                    || !verdicts.is_empty();
                 *old = Arc::new(Verdicts {
                     check,
                     sessions: verdicts,
+                    permissions,
                 });
                 changed
             });
@@ -469,6 +483,8 @@ struct Subscriber {
     joined_after: u64,
     _watching: Watching,
     session: i64,
+    /// The permissions (bits) the subscription renders with.
+    permissions: u64,
     /// The last event delivered (or the position it started after).
     last: i64,
     /// Up to where the database is read before the ring takes over.
@@ -503,6 +519,7 @@ pub async fn subscribe(
         _watching: Watching::new(feed.clone(), session),
         joined_after: AtomicU64::load(&feed.checks, Ordering::SeqCst),
         session,
+        permissions: actor.permissions.bits(),
         last: after.unwrap_or(position),
         catch_up_to: position,
         pending: Default::default(),
@@ -529,6 +546,23 @@ impl Subscriber {
         Some(next)
     }
 
+    /// The error ending the subscription, when the latest check it heeds found its
+    /// session may no longer watch, or its permissions changed since it started
+    /// (`RESUME_REQUIRED`: started again, it renders with the new ones).
+    fn heed_verdicts(&mut self) -> Result<()> {
+        let latest = self.verdicts.borrow_and_update();
+        if latest.check <= self.joined_after {
+            return Ok(());
+        }
+        if let Some(verdict) = latest.sessions.get(&self.session) {
+            return Err(verdict.error());
+        }
+        match latest.permissions.get(&self.session) {
+            Some(now) if *now != self.permissions => Err(Error::ResumeRequired(self.last)),
+            _ => Ok(()),
+        }
+    }
+
     async fn step(&mut self) -> Result<Arc<Change>> {
         loop {
             if let Some(change) = self.pending.pop_front() {
@@ -546,18 +580,7 @@ impl Subscriber {
                     .extend(read.into_iter().filter(|c| c.id <= up_to));
                 continue;
             }
-            let verdict = {
-                let latest = self.verdicts.borrow_and_update();
-                let heeded = latest.check > self.joined_after;
-                latest
-                    .sessions
-                    .get(&self.session)
-                    .copied()
-                    .filter(|_| heeded)
-            };
-            if let Some(verdict) = verdict {
-                return Err(verdict.error());
-            }
+            self.heed_verdicts()?;
             tokio::select! {
                 biased;
                 changed = self.verdicts.changed() => {

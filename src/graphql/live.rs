@@ -128,8 +128,9 @@ impl SubscriptionRoot {
     /// Needs MEMBERS_VIEW. With `after` (a change's `cursor`), starts with the change
     /// after that one; without, with the next one committed. Ends with an error when
     /// the session ends or its role loses MEMBERS_VIEW (`UNAUTHENTICATED`,
-    /// `FORBIDDEN`), when the subscriber falls too far behind (`RESUME_REQUIRED`:
-    /// subscribe again after the last cursor received), and at once for a cursor older
+    /// `FORBIDDEN`), when the subscriber falls too far behind or its role's permissions
+    /// change (`RESUME_REQUIRED`: subscribe again after the last cursor received, to
+    /// render with the permissions as they are), and at once for a cursor older
     /// than the audit retention (`CURSOR_EXPIRED`: reload, then subscribe without one).
     async fn member_changed(
         &self,

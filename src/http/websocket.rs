@@ -90,6 +90,7 @@ pub async fn get(
                 socket,
                 peer,
                 viewer: None,
+                token: None,
                 session: None,
                 running: StreamMap::new(),
                 _slot: slot,
@@ -150,6 +151,8 @@ struct Connection {
     socket: WebSocket,
     peer: Peer,
     viewer: Option<Viewer>,
+    /// The token of `connection_init`, to read the viewer again at each subscribe.
+    token: Option<String>,
     session: Option<SessionShare>,
     running: StreamMap<String, BoxStream<'static, Delivery>>,
     _slot: OwnedSemaphorePermit,
@@ -278,6 +281,7 @@ impl Connection {
             session: viewer.session_id,
         });
         self.viewer = Some(viewer);
+        self.token = Some(token.to_owned());
         self.send_json(&json!({ "type": "connection_ack" }))
             .await
             .map_err(|()| (1001, "gone"))
@@ -312,11 +316,11 @@ impl Connection {
             let message = "only subscriptions are served over WebSocket; send queries and mutations over HTTP";
             return self.refuse(&id, message, "BAD_REQUEST").await;
         }
+        let viewer = self.viewer_now().await?.clone();
         let schema = match prepared.valid {
             true => &self.http.validated,
             false => &self.http.schema,
         };
-        let viewer = self.viewer.as_ref().ok_or((4401, "Unauthorized"))?;
         let doc = prepared.doc.ok_or((1011, "Internal error"))?;
         let key = RenderKey::of(
             &request.query,
@@ -341,6 +345,21 @@ impl Connection {
         };
         self.running.insert(id, live_render::run(subscription));
         Ok(())
+    }
+
+    /// The viewer as the session stands now: a subscription renders with the
+    /// permissions its session has when it starts (the feed ends one whose role
+    /// changes since, to be started again).
+    async fn viewer_now(&mut self) -> Result<&Viewer, (u16, &'static str)> {
+        let token = self.token.as_deref().ok_or((4401, "Unauthorized"))?;
+        match Viewer::from_token(&self.http.app, token).await {
+            Ok(Some(viewer)) => Ok(self.viewer.insert(viewer)),
+            Ok(None) => Err((4403, "Forbidden: the session ended")),
+            Err(e) => {
+                tracing::warn!(error = %e.detail(), "a live connection could not check its token");
+                Err((1011, "Internal error"))
+            }
+        }
     }
 
     /// Sends a subscription's response (or its end); a response telling that the

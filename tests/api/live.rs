@@ -18,6 +18,7 @@ on_both_databases!(
     the_subscription_stops_when_the_session_may_no_longer_watch,
     an_instance_reads_each_change_once_for_all_its_subscribers,
     a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves,
+    a_role_change_restarts_the_subscription_with_the_new_permissions,
 );
 
 on_both_backends!(
@@ -456,6 +457,57 @@ async fn an_old_or_foreign_cursor_is_refused(app: TestApp) {
 
 /// Sign-out, a freeze, a removal, a reset, the session's expiry and the role losing
 /// MEMBERS_VIEW each stop the subscription within a second.
+/// A subscription renders with the permissions its session had when it started; when
+/// the role changes, it ends within 1 s telling the client to resume, and the resumed
+/// one (same connection) renders with the new permissions.
+async fn a_role_change_restarts_the_subscription_with_the_new_permissions(app: TestApp) {
+    let admin = app.admin().await;
+    let role = app
+        .create_role(&admin, "Freezer", &["MEMBERS_VIEW", "MEMBERS_FREEZE"])
+        .await;
+    let plain = app.create_role(&admin, "Plain", &[]).await;
+    let (target, _) = app.member_with("target@example.com", &plain).await;
+    let (_, token) = app.member_with("freezer@example.com", &role).await;
+    let query = "subscription($after: String) { memberChanged(after: $after) { cursor action member { id viewerCan { freeze { allowed } recover { allowed } } } } }";
+    let mut live = Live::connect(&app.base, &token).await;
+    let start = |after: Option<&str>| json!({ "type": "subscribe", "id": "v", "payload": { "query": query, "variables": { "after": after } } });
+    send(&mut live.socket, start(None)).await;
+    until_subscribed(&app.state.feed, 1).await;
+    app.ok(Some(&admin), FREEZE, member(target)).await;
+    let frozen = live.change("v", 5 * SECOND).await;
+    assert_eq!(
+        frozen["member"]["viewerCan"]["recover"]["allowed"], true,
+        "{frozen}"
+    );
+    let update = "mutation($id: ID!) { updateRole(id: $id, input: { permissions: [MEMBERS_VIEW] }) { errors { code } } }";
+    app.ok(Some(&admin), update, json!({ "id": role })).await;
+    let started = Instant::now();
+    let ended = loop {
+        let message = live.next(2 * SECOND).await;
+        if message["payload"]["errors"].is_array() {
+            break message;
+        }
+    };
+    assert!(
+        started.elapsed() < SECOND,
+        "ended after {:?}",
+        started.elapsed()
+    );
+    let error = &ended["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "RESUME_REQUIRED", "{ended}");
+    assert_eq!(live.next(SECOND).await["type"], "complete");
+    let after = error["extensions"]["after"].as_str().unwrap().to_owned();
+    send(&mut live.socket, start(Some(&after))).await;
+    app.ok(Some(&admin), RECOVER, member(target)).await;
+    let mut resumed = live.drain("v", 2 * SECOND).await;
+    let recovered = resumed.pop().expect("the recovery");
+    assert_eq!(recovered["action"], "MEMBER_RECOVERED", "{recovered}");
+    assert_eq!(
+        recovered["member"]["viewerCan"]["freeze"]["allowed"], false,
+        "rendered with the new permissions: {recovered}"
+    );
+}
+
 async fn the_subscription_stops_when_the_session_may_no_longer_watch(app: TestApp) {
     let admin = app.admin().await;
     let role = app.create_role(&admin, "Watcher", &["MEMBERS_VIEW"]).await;
