@@ -279,21 +279,26 @@ impl Renderer {
     /// when the shared render had an error.
     async fn change(&self, change: Arc<Change>) -> Delivery {
         let slot = self.renders.slot((self.key.clone(), change.id));
+        // This subscriber's own response, when it rendered the change with an error.
+        let mut own = None;
         let shared = slot
             .get_or_init(|| async {
                 let response = self.render(Ok(change.clone())).await;
                 if !response.errors.is_empty() {
+                    own = Some(response);
                     return None;
                 }
                 serde_json::to_string(&response).ok().map(Arc::from)
             })
             .await;
-        match shared {
-            Some(text) => Delivery::Text(text.clone()),
-            None => Delivery::Response {
-                first: false,
-                response: Box::new(self.render(Ok(change)).await),
-            },
+        let response = match (shared, own) {
+            (Some(text), _) => return Delivery::Text(text.clone()),
+            (None, Some(response)) => response,
+            (None, None) => self.render(Ok(change)).await,
+        };
+        Delivery::Response {
+            first: false,
+            response: Box::new(response),
         }
     }
 

@@ -19,6 +19,7 @@ on_both_databases!(
     an_instance_reads_each_change_once_for_all_its_subscribers,
     a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves,
     a_role_change_restarts_the_subscription_with_the_new_permissions,
+    a_change_rendered_with_an_error_reaches_each_subscriber_with_it,
 );
 
 on_both_backends!(
@@ -774,4 +775,52 @@ async fn a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves
     );
     assert_eq!(seen[1], json!({ "allowed": true, "reason": null }));
     assert_eq!(seen[2], seen[0]);
+}
+
+/// A change whose render has an error is not shared: each subscriber of the same key
+/// gets the executor's answer, data and error alike.
+async fn a_change_rendered_with_an_error_reaches_each_subscriber_with_it(app: TestApp) {
+    let admin = app.admin().await;
+    let watcher = app.create_role(&admin, "Watcher", &["MEMBERS_VIEW"]).await;
+    let plain = app.create_role(&admin, "Plain", &[]).await;
+    let (target, _) = app.member_with("target@example.com", &plain).await;
+    let (_, token) = app.member_with("watcher@example.com", &watcher).await;
+    // Another member's sessions need MEMBERS_SESSIONS_MANAGE: the field fails.
+    let query = "subscription { memberChanged { action member { id sessions { id } } } }";
+    let mut views = Vec::new();
+    for _ in 0..2 {
+        let mut live = Live::connect(&app.base, &token).await;
+        let payload = json!({ "query": query });
+        send(
+            &mut live.socket,
+            json!({ "type": "subscribe", "id": "s", "payload": payload }),
+        )
+        .await;
+        views.push(live);
+    }
+    until_subscribed(&app.state.feed, 2).await;
+    app.ok(Some(&admin), FREEZE, member(target)).await;
+    for live in &mut views {
+        let message = live.next(5 * SECOND).await;
+        assert_eq!(message["type"], "next", "{message}");
+        let payload = &message["payload"];
+        assert_eq!(
+            payload["data"]["memberChanged"]["action"], "MEMBER_FROZEN",
+            "{message}"
+        );
+        assert_eq!(
+            payload["data"]["memberChanged"]["member"],
+            Value::Null,
+            "{message}"
+        );
+        assert_eq!(
+            payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{message}"
+        );
+        assert_eq!(
+            payload["errors"][0]["path"],
+            json!(["memberChanged", "member", "sessions"]),
+            "{message}"
+        );
+    }
 }
