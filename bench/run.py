@@ -173,10 +173,10 @@ def floor(url, token, connections):
     return json.loads(out)
 
 
-def pgbench(db, token_hash, connections):
+def pgbench(db, token_hash, connections, sql=None):
     script = os.path.join(WORK, "floor.sql")
     with open(script, "w") as f:
-        f.write(PG_FLOOR.replace(":token_hash", "'" + token_hash + "'"))
+        f.write((sql or PG_FLOOR).replace(":token_hash", "'" + token_hash + "'"))
     out = sh("taskset", "-c", LOAD_CORE, "pgbench", "-n", "-M", "prepared", "-c", str(connections), "-j", "1",
              "-T", str(SECONDS), "-f", script, "-h", "127.0.0.1", "-U", "postgres", db)
     return {"rps": float(re.search(r"tps = ([\d.]+)", out).group(1)),
@@ -188,6 +188,15 @@ PG_FLOOR = """\
 SELECT "sessions"."id", "sessions"."member_id", "sessions"."expires_at", "members"."id", "members"."email", "members"."name", "members"."role_id", "members"."status", "members"."must_change_password", "members"."frozen_at", "members"."frozen_reason", "members"."invited_by", "members"."last_login_at", "members"."created_at", "members"."updated_at", "members"."version", "members"."password_expires_at", "roles"."id", "roles"."name", "roles"."name_key", "roles"."description", "roles"."permissions", "roles"."built_in", "roles"."created_at", "roles"."updated_at" FROM ("sessions" INNER JOIN ("members" INNER JOIN "roles" ON ("members"."role_id" = "roles"."id")) ON ("sessions"."member_id" = "members"."id")) WHERE ((("sessions"."token_hash" = :token_hash) AND ("sessions"."expires_at" > now()::timestamp)) AND ("members"."status" = 'ACTIVE')) LIMIT 1;
 SELECT "members"."id", "members"."email", "members"."name", "members"."role_id", "members"."status", "members"."must_change_password", "members"."frozen_at", "members"."frozen_reason", "members"."invited_by", "members"."last_login_at", "members"."created_at", "members"."updated_at", "members"."version", "members"."password_expires_at", "roles"."id", "roles"."name", "roles"."name_key", "roles"."description", "roles"."permissions", "roles"."built_in", "roles"."created_at", "roles"."updated_at" FROM ("members" INNER JOIN "roles" ON ("members"."role_id" = "roles"."id")) ORDER BY "members"."id" DESC LIMIT 51;
 SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM member_counts WHERE status = COALESCE(NULL::text, status) AND role_id = COALESCE(NULL::bigint, role_id);
+"""
+
+# The least SQL the page needs (issue 18's minimal floor): the session check returning
+# only who is asking (id, name, status, role and its permissions), the page's five
+# columns and its role's name, and the count.
+PG_MIN_FLOOR = """\
+SELECT m.id, m.name, m.status, m.role_id, r.permissions FROM sessions s JOIN members m ON m.id = s.member_id JOIN roles r ON r.id = m.role_id WHERE s.token_hash = :token_hash AND s.expires_at > now()::timestamp AND m.status = 'ACTIVE' LIMIT 1;
+SELECT m.id, m.email, m.name, m.status, r.name FROM members m JOIN roles r ON r.id = m.role_id ORDER BY m.id DESC LIMIT 51;
+SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM member_counts;
 """
 
 
@@ -278,7 +287,7 @@ def bench_backend(backend, size, results):
     row["statements_1"] = statements_per_request(server, token, 1)
     row["statements_64"] = statements_per_request(server, token, 64)
     for connections in CONNECTIONS:
-        rounds = {"roster": [], "floor": [], "peer": [], "caps": []}
+        rounds = {"roster": [], "floor": [], "min_floor": [], "peer": [], "caps": []}
         peer_proc = None
         if backend == "postgres" and connections == 64:
             peer_proc, peer_url = peer(f"roster_bench_{size}")
@@ -292,6 +301,8 @@ def bench_backend(backend, size, results):
                 if backend == "postgres":
                     settle(backend, db)
                     rounds["floor"].append(pgbench(db, token_hash(token), connections))
+                    settle(backend, db)
+                    rounds["min_floor"].append(pgbench(db, token_hash(token), connections, PG_MIN_FLOOR))
                     settle(backend, db)
                     rounds["peer"].append(wrk(peer_url, connections, page_env("", PEER_PAGE, expect)))
                 else:
@@ -420,6 +431,11 @@ def table(results):
             pe = (cell.get("peer") or {}).get("rps")
             lines.append(f"| {name}, members page, {c} conn | {ro['rps']:.0f} req/s, p50 {ro['p50_ms']:.1f} ms, p99 {ro['p99_ms']:.1f} ms, max {ro['max_ms']:.0f} ms "
                          f"| {'%.0f req/s' % fl if fl else ''} | {'%.0f req/s' % pe if pe else ''} | {ratio(ro['rps'], fl) or ''} | {ratio(ro['rps'], pe) or ''} |")
+        min_floor = (r["c64"].get("min_floor") or {}).get("rps")
+        if min_floor:
+            ro = r["c64"]["roster"]["rps"]
+            lines.append(f"| {name}, members page against the minimal floor (the least SQL it needs), 64 conn | {ro:.0f} req/s | {min_floor:.0f} req/s | | "
+                         f"{ratio(ro, min_floor)} | |")
         caps = r["c64"].get("caps")
         if caps:
             lines.append(f"| {name}, page with viewerCan, 64 conn | {caps['rps']:.0f} req/s, p50 {caps['p50_ms']:.1f} ms, p99 {caps['p99_ms']:.1f} ms | | | "
