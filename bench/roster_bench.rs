@@ -28,6 +28,8 @@ fn fail(e: roster::error::Error) -> String {
     e.detail()
 }
 
+mod min_floor;
+
 /// The floor runs on the server's own settings: the default pool and the same bound
 /// on blocking threads (`roster::db`), so that it measures the statements, not a
 /// worse configuration.
@@ -47,7 +49,16 @@ async fn run() {
         Some("floor") if args.len() == 6 => {
             floor(&args[2], &args[3], args[4].parse().unwrap_or(10), args[5].parse().unwrap_or(1)).await
         }
-        _ => Err("usage: roster-bench seed <url> <members> | floor <url> <token> <seconds> <concurrency>".into()),
+        Some("min-floor") if args.len() == 6 => match args[2].strip_prefix("sqlite://") {
+            Some(path) => min_floor::run(
+                path,
+                &token::hash(&args[3]),
+                args[4].parse().unwrap_or(10),
+                args[5].parse().unwrap_or(1),
+            ),
+            None => Err("min-floor takes a sqlite:// URL (PostgreSQL's is pgbench's)".into()),
+        },
+        _ => Err("usage: roster-bench seed <url> <members> | floor <url> <token> <seconds> <concurrency> | min-floor <sqlite url> <token> <seconds> <threads>".into()),
     };
     if let Err(e) = result {
         eprintln!("roster-bench: {e}");

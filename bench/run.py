@@ -173,6 +173,13 @@ def floor(url, token, connections):
     return json.loads(out)
 
 
+def min_floor(url, token):
+    """SQLite's minimal floor: the least SQL the page needs over libsqlite3, on as many
+    connections as Roster's SQLite pool (bench/min_floor.rs)."""
+    out = sh("taskset", "-c", SERVER_CORE, target("roster-bench"), "min-floor", url, token, str(SECONDS), "4")
+    return json.loads(out)
+
+
 def pgbench(db, token_hash, connections, sql=None):
     script = os.path.join(WORK, "floor.sql")
     with open(script, "w") as f:
@@ -307,6 +314,8 @@ def bench_backend(backend, size, results):
                     rounds["peer"].append(wrk(peer_url, connections, page_env("", PEER_PAGE, expect)))
                 else:
                     rounds["floor"].append(floor(url, token, connections))
+                    settle(backend, db)
+                    rounds["min_floor"].append(min_floor(url, token))
         if peer_proc:
             peer_proc.terminate()
             peer_proc.wait()
