@@ -165,17 +165,19 @@ pub fn run(path: &str, token_hash: &str, seconds: u64, threads: usize) -> Result
         );
     }
     latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
     println!(
         "{{\"rps\": {:.1}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}}}",
         AtomicU64::load(&done, Ordering::Relaxed) as f64 / seconds as f64,
-        at(0.5),
-        at(0.99)
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
     );
     Ok(())
+}
+
+/// The `q` quantile of ascending `sorted` (0 when empty).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q) as usize)
+        .copied()
+        .unwrap_or(0.0)
 }

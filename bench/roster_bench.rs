@@ -233,19 +233,13 @@ async fn floor(url: &str, secret: &str, seconds: u64, concurrency: usize) -> Res
     }
     latencies.sort_by(f64::total_cmp);
     let n = AtomicU64::load(&done, Ordering::Relaxed);
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
     let statements =
         (AtomicU64::load(&state.statements, Ordering::Relaxed) - before) as f64 / n.max(1) as f64;
     println!(
         "{{\"rps\": {:.1}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}, \"max_ms\": {:.3}, \"statements_per_request\": {:.2}}}",
         n as f64 / seconds as f64,
-        at(0.5),
-        at(0.99),
+        min_floor::percentile(&latencies, 0.5),
+        min_floor::percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0.0),
         statements
     );

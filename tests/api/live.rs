@@ -471,8 +471,8 @@ async fn a_role_change_restarts_the_subscription_with_the_new_permissions(app: T
     let (_, token) = app.member_with("freezer@example.com", &role).await;
     let query = "subscription($after: String) { memberChanged(after: $after) { cursor action member { id viewerCan { freeze { allowed } recover { allowed } } } } }";
     let mut live = Live::connect(&app.base, &token).await;
-    let start = |after: Option<&str>| json!({ "type": "subscribe", "id": "v", "payload": { "query": query, "variables": { "after": after } } });
-    send(&mut live.socket, start(None)).await;
+    live.subscribe_to("v", query, json!({ "after": null }))
+        .await;
     until_subscribed(&app.state.feed, 1).await;
     app.ok(Some(&admin), FREEZE, member(target)).await;
     let frozen = live.change("v", 5 * SECOND).await;
@@ -498,7 +498,8 @@ async fn a_role_change_restarts_the_subscription_with_the_new_permissions(app: T
     assert_eq!(error["extensions"]["code"], "RESUME_REQUIRED", "{ended}");
     assert_eq!(live.next(SECOND).await["type"], "complete");
     let after = error["extensions"]["after"].as_str().unwrap().to_owned();
-    send(&mut live.socket, start(Some(&after))).await;
+    live.subscribe_to("v", query, json!({ "after": after }))
+        .await;
     app.ok(Some(&admin), RECOVER, member(target)).await;
     let mut resumed = live.drain("v", 2 * SECOND).await;
     let recovered = resumed.pop().expect("the recovery");
@@ -748,12 +749,7 @@ async fn a_change_shared_by_subscribers_still_answers_each_viewer_for_themselves
     let mut views = Vec::new();
     for token in [&ana_token, &bo_token, &ana_token] {
         let mut live = Live::connect(&app.base, token).await;
-        let payload = json!({ "query": query });
-        send(
-            &mut live.socket,
-            json!({ "type": "subscribe", "id": "v", "payload": payload }),
-        )
-        .await;
+        live.subscribe_to("v", query, json!({})).await;
         views.push(live);
     }
     until_subscribed(&app.state.feed, 3).await;
@@ -790,12 +786,7 @@ async fn a_change_rendered_with_an_error_reaches_each_subscriber_with_it(app: Te
     let mut views = Vec::new();
     for _ in 0..2 {
         let mut live = Live::connect(&app.base, &token).await;
-        let payload = json!({ "query": query });
-        send(
-            &mut live.socket,
-            json!({ "type": "subscribe", "id": "s", "payload": payload }),
-        )
-        .await;
+        live.subscribe_to("s", query, json!({})).await;
         views.push(live);
     }
     until_subscribed(&app.state.feed, 2).await;

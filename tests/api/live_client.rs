@@ -71,6 +71,16 @@ impl Live {
         .await;
     }
 
+    /// Starts the subscription `id` on `query` with `variables`.
+    pub async fn subscribe_to(&mut self, id: &str, query: &str, variables: Value) {
+        let payload = json!({ "query": query, "variables": variables });
+        send(
+            &mut self.socket,
+            json!({ "type": "subscribe", "id": id, "payload": payload }),
+        )
+        .await;
+    }
+
     /// The next protocol message, waiting at most `wait`.
     pub async fn next(&mut self, wait: Duration) -> Value {
         next_json(&mut self.socket, wait).await
