@@ -382,13 +382,11 @@ async fn standing_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
             match sessions::standing(&pool, chunk, clock.now()).await {
                 Ok(standing) => {
                     for id in chunk {
-                        match Verdict::of(standing.get(id)) {
-                            Some(verdict) => {
-                                verdicts.insert(*id, verdict);
-                            }
-                            None => {
-                                permissions.insert(*id, standing[id].permissions.bits());
-                            }
+                        let now = standing.get(id);
+                        if let Some(verdict) = Verdict::of(now) {
+                            verdicts.insert(*id, verdict);
+                        } else if let Some(now) = now {
+                            permissions.insert(*id, now.permissions.bits());
                         }
                     }
                 }

@@ -119,6 +119,19 @@ fn offers_protocol(headers: &HeaderMap) -> bool {
         .any(|p| p.trim() == PROTOCOL)
 }
 
+/// The viewer of `token` as the session stands now; a token of no live session closes
+/// the connection with 4403.
+async fn viewer_of(http: &Http, token: &str) -> Result<Viewer, (u16, &'static str)> {
+    match Viewer::from_token(&http.app, token).await {
+        Ok(Some(viewer)) => Ok(viewer),
+        Ok(None) => Err((4403, "Forbidden: the token is not a live session")),
+        Err(e) => {
+            tracing::warn!(error = %e.detail(), "a live connection could not check its token");
+            Err((1011, "Internal error"))
+        }
+    }
+}
+
 struct Peer {
     ip: IpAddr,
     user_agent: Option<String>,
@@ -258,14 +271,7 @@ impl Connection {
                 "Forbidden: send {\"Authorization\": \"Bearer <token>\"}",
             ));
         };
-        let viewer = match Viewer::from_token(&self.http.app, token).await {
-            Ok(Some(viewer)) => viewer,
-            Ok(None) => return Err((4403, "Forbidden: the token is not a live session")),
-            Err(e) => {
-                tracing::warn!(error = %e.detail(), "a live connection could not check its token");
-                return Err((1011, "Internal error"));
-            }
-        };
+        let viewer = viewer_of(&self.http, token).await?;
         let live = self.http.live.clone();
         {
             let mut counts = live.per_session.lock().unwrap_or_else(|e| e.into_inner());
@@ -352,14 +358,8 @@ impl Connection {
     /// changes since, to be started again).
     async fn viewer_now(&mut self) -> Result<&Viewer, (u16, &'static str)> {
         let token = self.token.as_deref().ok_or((4401, "Unauthorized"))?;
-        match Viewer::from_token(&self.http.app, token).await {
-            Ok(Some(viewer)) => Ok(self.viewer.insert(viewer)),
-            Ok(None) => Err((4403, "Forbidden: the session ended")),
-            Err(e) => {
-                tracing::warn!(error = %e.detail(), "a live connection could not check its token");
-                Err((1011, "Internal error"))
-            }
-        }
+        let viewer = viewer_of(&self.http, token).await?;
+        Ok(self.viewer.insert(viewer))
     }
 
     /// Sends a subscription's response (or its end); a response telling that the
