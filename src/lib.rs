@@ -44,6 +44,8 @@ pub async fn open(
     let pool = Pool::new(database, pool_size, statements.clone())?;
     domain::keys::rekey(&pool).await?;
     let hasher = Hasher::new(hash_concurrency())?;
+    let feed = domain::feed::Feed::new(database);
+    domain::live_order::spawn_sequencer(&feed, database);
     Ok(AppState {
         pool,
         clock,
@@ -52,7 +54,7 @@ pub async fn open(
         statements,
         requests: Arc::new(AtomicU64::new(0)),
         search_hints: Arc::default(),
-        feed: domain::feed::Feed::new(database),
+        feed,
     })
 }
 
@@ -85,6 +87,7 @@ pub async fn serve(config: Config) -> Result<()> {
     }
     auth::password::release_memory();
     domain::thaw::spawn_sweeper(state.clone());
+    domain::counters::spawn_folder(state.clone());
     domain::retention::spawn_sweeper(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

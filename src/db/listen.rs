@@ -1,5 +1,5 @@
 //! Wake-ups after commits: PostgreSQL's `LISTEN` on a connection of its own, and an
-//! in-process signal after each SQLite write transaction.
+//! in-process signal after each write transaction this process commits.
 
 use std::sync::LazyLock;
 
@@ -9,18 +9,18 @@ use tokio::sync::watch;
 
 use crate::error::Error;
 
-/// Committed SQLite write transactions of this process, counted. Only a wake-up: the
-/// woken reader asks the database what changed.
-static SQLITE_COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+/// Write transactions this process committed, counted. Only a wake-up: the woken task
+/// asks the database what changed.
+static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
 
-/// Signals a committed SQLite write transaction; [`crate::db::transaction`] calls it.
-pub fn sqlite_committed() {
-    SQLITE_COMMITS.send_modify(|n| *n = n.wrapping_add(1));
+/// Signals a committed write transaction; [`crate::db::transaction`] calls it.
+pub fn committed() {
+    COMMITS.send_modify(|n| *n = n.wrapping_add(1));
 }
 
-/// A receiver that changes after each committed SQLite write transaction.
-pub fn sqlite_commits() -> watch::Receiver<u64> {
-    SQLITE_COMMITS.subscribe()
+/// A receiver that changes after each write transaction this process commits.
+pub fn commits() -> watch::Receiver<u64> {
+    COMMITS.subscribe()
 }
 
 /// Listens on `channel` over a new connection to `url`, until the connection fails (the

@@ -5,6 +5,7 @@ mod backup;
 mod instrumentation;
 mod listen;
 mod migrate;
+mod row_locks;
 pub mod schema;
 mod sqlite_setup;
 mod text_enum;
@@ -25,8 +26,9 @@ use futures_util::FutureExt;
 
 pub use backup::backup;
 pub use instrumentation::StatementCounter;
-pub use listen::{listen, sqlite_commits, sqlite_committed};
+pub use listen::{commits, committed, listen};
 pub use migrate::run_migrations;
+pub use row_locks::RowLocks;
 pub(crate) use text_enum::text_enum;
 pub use url::DatabaseUrl;
 
@@ -216,63 +218,6 @@ pub async fn take_sqlite_write_lock(conn: &mut SqliteConn) -> diesel::QueryResul
         .map(drop)
 }
 
-/// Serialises, inside a transaction, the writes that check an invariant spanning many
-/// members (at least one active administrator), so that two of them cannot each see
-/// the other's row unchanged. The SQL differs per backend, hence a trait.
-pub trait MemberWriteLock {
-    /// Blocks until no other transaction holds the lock; released at commit or rollback.
-    fn lock_member_writes(&mut self) -> impl Future<Output = diesel::QueryResult<()>> + Send;
-}
-
-impl MemberWriteLock for SqliteConn {
-    /// SQLite write transactions already run one at a time ([`take_sqlite_write_lock`]).
-    async fn lock_member_writes(&mut self) -> diesel::QueryResult<()> {
-        Ok(())
-    }
-}
-
-/// Locks the rows of these members, in id order, inside a transaction.
-///
-/// An act that writes several members first locks them all: an event about members,
-/// invitations or roles takes the live feed's ordering lock until commit (migration
-/// 000015), so a transaction holding it must not wait for a member row afterwards.
-pub trait MemberRowLocks {
-    /// Blocks until every row is locked; released at commit or rollback.
-    fn lock_members(&mut self, ids: &[i64])
-    -> impl Future<Output = diesel::QueryResult<()>> + Send;
-}
-
-impl MemberRowLocks for SqliteConn {
-    /// SQLite write transactions already run one at a time ([`take_sqlite_write_lock`]).
-    async fn lock_members(&mut self, _ids: &[i64]) -> diesel::QueryResult<()> {
-        Ok(())
-    }
-}
-
-impl MemberRowLocks for AsyncPgConnection {
-    async fn lock_members(&mut self, ids: &[i64]) -> diesel::QueryResult<()> {
-        diesel::sql_query("SELECT id FROM members WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids.to_vec())
-            .execute(self)
-            .await
-            .map(drop)
-    }
-}
-
-/// Arbitrary key of the PostgreSQL advisory lock that serialises member writes.
-const MEMBER_WRITES_LOCK_KEY: i64 = 0x526f_7374_6d62;
-
-impl MemberWriteLock for AsyncPgConnection {
-    async fn lock_member_writes(&mut self) -> diesel::QueryResult<()> {
-        diesel::sql_query(format!(
-            "SELECT pg_advisory_xact_lock({MEMBER_WRITES_LOCK_KEY})"
-        ))
-        .execute(self)
-        .await
-        .map(drop)
-    }
-}
-
 /// Runs `$body` with `$c` bound to the connection of whichever backend `$conn` holds;
 /// the body is type-checked against both. Reached as `db::with_conn!`; exported (under a
 /// hidden root name) only so that the integration tests can run SQL of their own.
@@ -305,11 +250,13 @@ macro_rules! transaction {
                     $body
                 })
                 .await
-                .inspect(|_| $crate::db::sqlite_committed())
+                .inspect(|_| $crate::db::committed())
             }
             $crate::db::Conn::Pg(obj) => {
                 let conn: &mut diesel_async::AsyncPgConnection = &mut **obj;
-                diesel_async::AsyncConnection::transaction(conn, async |$c| $body).await
+                diesel_async::AsyncConnection::transaction(conn, async |$c| $body)
+                    .await
+                    .inspect(|_| $crate::db::committed())
             }
         }
     };

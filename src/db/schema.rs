@@ -97,6 +97,10 @@ diesel::table! {
         created_at -> Timestamp,
         changes -> Text,
         reason -> Nullable<Text>,
+        /// The live feed's position of an event about members, invitations or roles:
+        /// given in commit order (migration live_sequence); NULL for the others, and on
+        /// PostgreSQL until the sequencer numbers it.
+        live_seq -> Nullable<BigInt>,
     }
 }
 
@@ -123,7 +127,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Members per (status, role), kept by triggers (migration member_counts).
+    /// Members per (status, role), kept by triggers (migration member_counts): one row
+    /// per pair on SQLite, rows to add up on PostgreSQL (migration member_count_rows).
     member_counts (status, role_id) {
         status -> Text,
         role_id -> BigInt,

@@ -1,13 +1,15 @@
 //! The live feed: the audit log's tail of events about members, invitations and roles,
-//! delivered after commit, in commit order, resumable after any event's id.
+//! delivered after commit, in commit order, resumable after any change's position.
 //!
-//! Event ids of these actions are given in commit order (SQLite writes one transaction
-//! at a time; on PostgreSQL a trigger gives the id under a lock held to commit, see
-//! migration 000015), so "every event with a larger id" is exactly what committed after.
-//! Each instance reads new events once per wake-up (PostgreSQL's `NOTIFY`, or the
-//! in-process signal after a SQLite commit) with the rows they concern, and fans them out
-//! to its subscribers through one bounded ring: a subscriber that falls a ring behind
-//! ends with `RESUME_REQUIRED` instead of holding memory.
+//! Each such event gets a position (`live_seq`) after it commits, in commit order and
+//! only ever growing by whole committed batches (SQLite numbers it as it is inserted,
+//! its one writer at a time keeping the order; on PostgreSQL see
+//! [`crate::domain::live_order`]), so "every position after this one" is exactly what
+//! was numbered since. Each instance reads new changes once per wake-up (PostgreSQL's
+//! `NOTIFY` from the sequencer, or the in-process signal after a SQLite commit) with the
+//! rows they concern, and fans them out to its subscribers through one bounded ring: a
+//! subscriber that falls a ring behind ends with `RESUME_REQUIRED` instead of holding
+//! memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,21 +47,6 @@ const STANDING_EVERY: Duration = Duration::from_millis(400);
 /// How long the reader waits for a wake-up before it looks anyway.
 const QUIET: Duration = Duration::from_secs(2);
 
-/// The audit actions the feed delivers: every change to members, invitations and roles
-/// (not sign-ins, password changes by their owner, session ends or settings).
-pub fn is_live(action: AuditAction) -> bool {
-    let name = action.name();
-    name.starts_with("MEMBER_") || name.starts_with("INVITATION_") || name.starts_with("ROLE_")
-}
-
-fn live_names() -> Vec<&'static str> {
-    AuditAction::ALL
-        .into_iter()
-        .filter(|a| is_live(*a))
-        .map(AuditAction::name)
-        .collect()
-}
-
 /// The rows a batch of changes concerns, read once for every subscriber.
 #[derive(Default)]
 pub struct Rows {
@@ -73,7 +60,7 @@ pub struct Rows {
 
 /// One committed change.
 pub struct Change {
-    /// The audit event's id: the position to resume after.
+    /// Its position in the feed (its event's `live_seq`): where to resume after.
     pub id: i64,
     /// What happened.
     pub action: AuditAction,
@@ -193,9 +180,7 @@ impl Feed {
     async fn position(&self, pool: &Pool) -> Result<tokio::sync::MutexGuard<'_, Option<i64>>> {
         let mut position = self.position.lock().await;
         if position.is_none() {
-            let q = audit_events::table.select(diesel::dsl::max(audit_events::id));
-            let max: Option<i64> = with_conn!(&mut pool.get().await?, |c| q.first(c).await)?;
-            *position = Some(max.unwrap_or(0));
+            *position = Some(newest_position(pool).await?);
         }
         Ok(position)
     }
@@ -232,26 +217,32 @@ impl Feed {
     }
 }
 
-/// Up to `limit` changes after event `after`, in order, with their rows.
+/// The position of the newest numbered change (0 before the first).
+async fn newest_position(pool: &Pool) -> Result<i64> {
+    let q = audit_events::table.select(diesel::dsl::max(audit_events::live_seq));
+    let max: Option<i64> = with_conn!(&mut pool.get().await?, |c| q.first(c).await)?;
+    Ok(max.unwrap_or(0))
+}
+
+/// Up to `limit` changes after position `after`, in order, with their rows.
 async fn read(pool: &Pool, after: i64, limit: i64, now: NaiveDateTime) -> Result<Vec<Change>> {
     let q = audit_events::table
-        .filter(audit_events::id.gt(after))
-        .filter(audit_events::action.eq_any(live_names()))
-        .order(audit_events::id.asc())
+        .filter(audit_events::live_seq.gt(after))
+        .order(audit_events::live_seq.asc())
         .limit(limit);
-    let events: Vec<AuditEvent> = with_conn!(&mut pool.get().await?, |c| q
-        .select(AuditEvent::as_select())
+    let events: Vec<(Option<i64>, AuditEvent)> = with_conn!(&mut pool.get().await?, |c| q
+        .select((audit_events::live_seq, AuditEvent::as_select()))
         .load(c)
         .await)?;
     let mut changes = Vec::with_capacity(events.len());
-    for e in events {
+    for (position, e) in events {
         let action = AuditAction::parse(&e.action)
             .ok_or_else(|| Error::Internal(format!("unknown audit action {}", e.action)))?;
         let invitation_id = serde_json::from_str::<serde_json::Value>(&e.details)
             .ok()
             .and_then(|d| d["invitationId"].as_str().and_then(|s| s.parse().ok()));
         changes.push(Change {
-            id: e.id,
+            id: position.unwrap_or(e.id),
             action,
             actor_id: e.actor_id,
             member_id: e.target_member_id,
@@ -351,7 +342,7 @@ async fn listen_loop(feed: Weak<Feed>, url: String) {
 }
 
 async fn sqlite_wakeups(feed: Weak<Feed>) {
-    let mut commits = crate::db::sqlite_commits();
+    let mut commits = crate::db::commits();
     loop {
         let changed = tokio::time::timeout(QUIET, commits.changed()).await;
         let Some(feed) = feed.upgrade() else { return };
@@ -444,16 +435,23 @@ impl Drop for Watching {
     }
 }
 
-/// Whether event `after` can be resumed from: `CURSOR_EXPIRED` when the audit retention
-/// deleted it, `BAD_USER_INPUT` when there never was such an event.
+/// Whether position `after` can be resumed from: `CURSOR_EXPIRED` when the audit
+/// retention deleted its event, `BAD_USER_INPUT` when there never was such a position.
+/// Position 0, the start of a feed that had no change yet, resumes from the oldest kept.
 async fn check_resumable(pool: &Pool, after: i64) -> Result<()> {
-    let oldest = audit_events::table.select(diesel::dsl::min(audit_events::id));
-    let found = audit_events::table.find(after).select(audit_events::id);
-    let (oldest, found): (Option<i64>, Option<i64>) = with_conn!(&mut pool.get().await?, |c| {
-        let oldest = oldest.first(c).await?;
-        let found = found.first(c).await.optional()?;
-        Ok::<_, diesel::result::Error>((oldest, found))
-    })?;
+    if after == 0 {
+        return Ok(());
+    }
+    let oldest = audit_events::table.select(diesel::dsl::min(audit_events::live_seq));
+    let found = audit_events::table
+        .filter(audit_events::live_seq.eq(after))
+        .select(audit_events::live_seq);
+    let (oldest, found): (Option<i64>, Option<Option<i64>>) =
+        with_conn!(&mut pool.get().await?, |c| {
+            let oldest = oldest.first(c).await?;
+            let found = found.first(c).await.optional()?;
+            Ok::<_, diesel::result::Error>((oldest, found))
+        })?;
     match oldest {
         _ if found.is_some() => Ok(()),
         Some(oldest) if after > oldest => {
@@ -463,13 +461,11 @@ async fn check_resumable(pool: &Pool, after: i64) -> Result<()> {
     }
 }
 
-/// The id of the newest event: a cursor to subscribe after once a list is loaded, so
-/// that nothing committed in between is missed. Needs MEMBERS_VIEW.
+/// The position of the newest change: a cursor to subscribe after once a list is
+/// loaded, so that nothing committed in between is missed. Needs MEMBERS_VIEW.
 pub async fn newest(state: &AppState, actor: &Actor) -> Result<i64> {
     actor.require(Permission::MembersView)?;
-    let q = audit_events::table.select(diesel::dsl::max(audit_events::id));
-    let max: Option<i64> = with_conn!(&mut state.pool.get().await?, |c| q.first(c).await)?;
-    Ok(max.unwrap_or(0))
+    newest_position(&state.pool).await
 }
 
 /// Where a subscription stands.

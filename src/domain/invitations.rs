@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::Conn;
-use crate::db::MemberWriteLock;
+use crate::db::RowLocks;
 use crate::db::schema::{invitations, members, roles, sessions};
 use crate::db::{text_enum, transaction, with_conn};
 use crate::domain::AppState;
@@ -183,7 +183,7 @@ pub async fn invite(
     };
     let invitation = transaction!(&mut conn, |c| {
         // A role deleted since it was read is not found, instead of failing the insert.
-        c.lock_member_writes().await?;
+        c.share_roles(&[role.id]).await?;
         locked!(c, role.id, Input::GrantedRole);
         let invitation = diesel::insert_into(invitations::table)
             .values(&new)
@@ -421,6 +421,7 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
     let now = state.clock.now();
     let claim = Claim {
         invitation_id: invitation.id,
+        role_id: invitation.role_id,
         token_hash: token::hash(input.token),
         email_key: validate::key(&email),
         search_key: member_rows::search_key(&email, &name),
@@ -492,12 +493,18 @@ async fn checked_sign_up(
 async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Member> {
     let now = claim.now;
     transaction!(&mut state.pool.get().await?, |c| {
-        // Held by editPermission, freeze, updateRole and deleteRole: the issuer and
-        // the role read below stay as read until commit.
-        c.lock_member_writes().await?;
+        // The role granted and the issuer stay as read until commit: updateRole and
+        // deleteRole wait for it, and so does an act on the issuer. The role is locked
+        // before the invitation's row, as deleteRole locks the role, then moves its
+        // invitations; again if it moved meanwhile.
+        c.share_roles(&[claim.role_id]).await?;
         let invitation = claim_invitation!(c, claim);
-        let role = locked!(c, invitation.role_id, Input::Token);
+        if invitation.role_id != claim.role_id {
+            c.share_roles(&[invitation.role_id]).await?;
+        }
         let issuer = invitation.issuer();
+        c.share_member(issuer).await?;
+        let role = locked!(c, invitation.role_id, Input::Token);
         if !held_by!(c, issuer).is_some_and(|held| held.covers(role.permissions())) {
             return Err(token_invalid());
         }
@@ -536,6 +543,8 @@ async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Me
 /// What accepting writes, prepared before its transaction.
 struct Claim<'a> {
     invitation_id: i64,
+    /// The role the invitation granted when read, locked before it is claimed.
+    role_id: i64,
     token_hash: String,
     email: &'a str,
     email_key: String,

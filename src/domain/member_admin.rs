@@ -4,8 +4,9 @@
 //! Each checks its permission, reads the target, checks the rules, then writes in one
 //! transaction with a conditional update on the version it read; a concurrent change
 //! in between makes the update miss and the act is retried (or reported stale when the
-//! caller named a version). Acts that can remove an active administrator hold the
-//! member write lock and count the remaining ones inside the transaction.
+//! caller named a version). Acts that can remove an active administrator lock the
+//! Administrator role's row and count the remaining ones inside the transaction; other
+//! acts lock only the member's row and share the role they grant ([`crate::db::RowLocks`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,7 +16,7 @@ use serde_json::json;
 
 use crate::auth::token;
 use crate::db::schema::{invitations, members, sessions, settings as settings_table};
-use crate::db::{Conn, MemberRowLocks, MemberWriteLock, transaction};
+use crate::db::{Conn, RowLocks, transaction};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::erasure::{self, Erasure, forget_email, scrub_audit, scrub_reasons};
 use crate::domain::invitations::InvitationStatus;
@@ -232,9 +233,6 @@ struct Change {
     columns: MemberChanges,
     /// The event to record.
     event: Event,
-    /// The act narrows what the member may do or grant: it holds the member write
-    /// lock, which accepting an invitation takes to check its issuer.
-    narrows: bool,
     /// The built-in role the member leaves, when they hold it actively: another active
     /// administrator must remain.
     leaves_admin_role: Option<i64>,
@@ -247,23 +245,26 @@ struct Change {
 }
 
 /// Writes `$change` of `$member` on the transaction connection `$c` (which holds the
-/// member write lock when the change narrows) with its audit event; the member after.
+/// locks of the roles it grants or checks, and, through its update, the member's row)
+/// with its audit event; the member after.
 macro_rules! apply {
     ($c:expr, $actor:expr, $member:expr, $change:expr, $now:expr) => {{
         let Change {
             columns,
             mut event,
-            narrows: _,
             leaves_admin_role,
             grants,
             freezes,
             erases,
         } = $change;
         if let Some(granted) = grants {
-            // deleteRole holds the same lock: a role deleted since it was read is not found.
+            // deleteRole locks it too: a role deleted since it was read is not found.
+            $c.share_roles(&[granted]).await?;
             roles::locked!($c, granted, Input::GrantedRole);
         }
         if let Some(admin_role) = leaves_admin_role {
+            // Two acts on two administrators must not each count the other as left.
+            $c.lock_roles(&[admin_role]).await?;
             guard_last_admin(other_active_admins!($c, $member.id, admin_role))?;
         }
         let updated = update_member!($c, $member, $now, &columns);
@@ -324,13 +325,9 @@ where
             changed: false,
         });
     };
-    let narrows = change.narrows;
-    let member = transaction!(&mut conn, |c| {
-        if narrows {
-            c.lock_member_writes().await?;
-        }
-        Ok::<_, Error>(apply!(c, actor, member, change, now))
-    })?;
+    let member = transaction!(&mut conn, |c| Ok::<_, Error>(apply!(
+        c, actor, member, change, now
+    )))?;
     Ok(Outcome {
         member,
         changed: true,
@@ -389,7 +386,6 @@ fn edit_change(
             details,
         )
         .changed("role", Some(&old_role.name), Some(&new_role.name)),
-        narrows: true,
         leaves_admin_role: admin_role_left(member, old_role),
         grants: Some(new_role.id),
         freezes: false,
@@ -468,7 +464,6 @@ fn freeze_change(
         .changed("frozenReason", member.frozen_reason.as_ref(), reason)
         .changed("frozenUntil", None::<String>, until_text.as_ref())
         .because(reason.map(String::as_str)),
-        narrows: true,
         leaves_admin_role: admin_role_left(member, role),
         grants: None,
         freezes: true,
@@ -524,7 +519,6 @@ fn refreeze(
                 reason.or(member.frozen_reason.as_ref()),
             )
             .because(reason.map(String::as_str)),
-        narrows: false,
         leaves_admin_role: None,
         grants: None,
         freezes: false,
@@ -593,7 +587,6 @@ fn recover_change(member: &Member) -> Result<Option<Change>> {
             member.frozen_until.map(audit::instant),
             None::<String>,
         ),
-        narrows: false,
         leaves_admin_role: None,
         grants: None,
         freezes: false,
@@ -637,7 +630,6 @@ fn remove_change(
         .changed_secret("email")
         .changed_secret("name")
         .because(reason.map(String::as_str)),
-        narrows: true,
         leaves_admin_role: admin_role_left(member, role),
         grants: None,
         freezes: false,

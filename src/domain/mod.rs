@@ -3,11 +3,13 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod capabilities;
+pub mod counters;
 pub mod erasure;
 pub mod feed;
 pub mod invitations;
 pub mod invite_many;
 pub mod keys;
+pub mod live_order;
 pub mod member_admin;
 pub mod member_list;
 pub mod member_search;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::db::schema::{invitations, member_counts, members, roles};
-use crate::db::{Conn, MemberWriteLock, Pool};
+use crate::db::{Conn, Pool, RowLocks};
 use crate::db::{transaction, with_conn};
 use crate::domain::audit::{self, AuditAction, Event};
 use crate::domain::validate;
@@ -148,8 +148,8 @@ pub async fn require(conn: &mut Conn, id: i64, input: Input) -> Result<Role> {
 }
 
 /// The role `$id` as it is inside the transaction on `$c`, or `NOT_FOUND` on the
-/// input `$input`. Run after [`crate::db::MemberWriteLock::lock_member_writes`], which
-/// `delete` and `update` take too, so the role cannot change before commit.
+/// input `$input`. Run after [`crate::db::RowLocks::share_roles`] (or `lock_roles`), as
+/// `delete` and `update` lock it too, so the role cannot change before commit.
 macro_rules! locked {
     ($c:expr, $id:expr, $input:expr) => {
         $crate::db::schema::roles::table
@@ -214,7 +214,10 @@ pub async fn active_admins(pool: &Pool) -> Result<i64> {
         )
         .filter(member_counts::status.eq(crate::domain::members::MemberStatus::Active.as_str()))
         .select(member_counts::n);
-    Ok(with_conn!(conn, |c| q.first::<i64>(c).await.optional())?.unwrap_or(0))
+    // PostgreSQL's counters hold a row per change until a sweep folds them.
+    Ok(with_conn!(conn, |c| q.load::<i64>(c).await)?
+        .into_iter()
+        .sum())
 }
 
 /// Creates the built-in Administrator role unless it exists; returns its id.
@@ -343,10 +346,9 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: UpdateRole)
         updated_at: Some(now),
     };
     transaction!(&mut state.pool.get().await?, |c| {
-        // Narrowing a role changes what its members may grant: acts that check a
-        // member's permissions inside their transaction (accepting an invitation) hold
-        // the same lock.
-        c.lock_member_writes().await?;
+        // Acts that grant the role (invite, accept, editPermission) share its row: they
+        // see it whole, before or after.
+        c.lock_roles(&[id]).await?;
         let before = locked!(c, id, Input::Role);
         check_update(&before, actor.permissions, &changes)?;
         let after = diesel::update(roles::table.find(id))
@@ -452,9 +454,15 @@ pub async fn delete(
     actor.require(Permission::RolesManage)?;
     let now = state.clock.now();
     transaction!(&mut state.pool.get().await?, |c| {
-        // Acts that write a role id (invite, accept, editPermission) hold the same
-        // lock and read the role after it: they see it whole or not at all.
-        c.lock_member_writes().await?;
+        // Acts that write a role id (invite, accept, editPermission) share its row and
+        // read the role after: they see it whole or not at all.
+        c.lock_roles(
+            &[Some(id), reassign_to]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+        )
+        .await?;
         let role = locked!(c, id, Input::Role);
         check_delete(&role, actor.permissions)?;
         let target = match reassign_to {

@@ -17,18 +17,26 @@ use crate::graphql::member::MemberNode;
 use crate::graphql::role::RoleNode;
 use crate::graphql::scalars::DateTime;
 
-/// The cursor of the change after event `id`.
+/// The cursor of the change at feed position `id`.
 fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("change:{id}"))
 }
 
-/// The event id inside a cursor made by [`encode_cursor`].
+/// A feed position: an id, or 0 for the start of a feed with no change yet.
+fn position(raw: &str) -> Option<i64> {
+    if raw == "0" {
+        return Some(0);
+    }
+    super::ids::parse(raw)
+}
+
+/// The position inside a cursor made by [`encode_cursor`].
 fn decode_cursor(cursor: &str) -> Result<i64, Error> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| s.strip_prefix("change:").and_then(super::ids::parse))
+        .and_then(|s| s.strip_prefix("change:").and_then(position))
         .ok_or_else(|| Error::BadInput("after: not a cursor of this feed".into()))
 }
 

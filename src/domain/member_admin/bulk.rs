@@ -166,6 +166,19 @@ where
 /// Each member's change, or the refusal of it; a fault ends the call.
 type Plan = Result<(Member, Option<Change>)>;
 
+/// The roles the plans grant (shared) and, when a member leaves it, the administrator
+/// role (locked): taken before the members' rows (db::RowLocks), as apply! takes them
+/// again member by member.
+fn roles_to_lock(plans: &[(Member, Option<Change>)]) -> (Vec<i64>, Vec<i64>) {
+    let changes = || plans.iter().filter_map(|(_, change)| change.as_ref());
+    let granted = changes().filter_map(|c| c.grants).collect();
+    let admin_role = changes()
+        .filter_map(|c| c.leaves_admin_role)
+        .take(1)
+        .collect();
+    (granted, admin_role)
+}
+
 /// Every member's change read and decided first; any refusal and nothing is written;
 /// else one transaction writes them all, and a refusal inside it (the last
 /// administrator) undoes every one.
@@ -187,9 +200,7 @@ where
     let plans: Vec<(Member, Option<Change>)> = plans.into_iter().collect::<Result<_>>()?;
     // The members as read: what a call undone inside its transaction shows.
     let read: Vec<Member> = plans.iter().map(|(member, _)| member.clone()).collect();
-    let narrows = plans
-        .iter()
-        .any(|(_, change)| change.as_ref().is_some_and(|c| c.narrows));
+    let (granted, admin_role) = roles_to_lock(&plans);
     // Which member was being written when the transaction failed.
     let failing = AtomicUsize::new(usize::MAX);
     let changed: Vec<i64> = plans
@@ -198,9 +209,8 @@ where
         .map(|(member, _)| member.id)
         .collect();
     let written = transaction!(&mut conn, |c| {
-        if narrows {
-            c.lock_member_writes().await?;
-        }
+        c.share_roles(&granted).await?;
+        c.lock_roles(&admin_role).await?;
         c.lock_members(&changed).await?;
         let mut after = Vec::with_capacity(plans.len());
         for (i, (member, change)) in plans.into_iter().enumerate() {
