@@ -7,7 +7,8 @@
 //! `ContainerType::resolve_field` on the field's context (async-graphql 7.2.1,
 //! `resolver_utils/container.rs`, `Fields::add_set`). [`answer`] does exactly that,
 //! unboxed: every field is answered by the object's own `#[Object]` resolver, guards and
-//! arguments included. A selection with fragments, directives or a repeated response
+//! arguments included, and fragments on the object's own type are answered the same
+//! way. A selection with directives, a fragment on an interface or a repeated response
 //! key, or a field whose resolver fails or does not finish on its first poll (it waits
 //! on a loader or the database), sends the whole object to the executor, which answers
 //! it and reports any error as it always does.
@@ -36,15 +37,43 @@ use futures_util::future::try_join_all;
 /// `obj`'s answer to the selection of `ctx`, when every field answers at once; `None`
 /// sends the object to the executor.
 pub fn answer<T: ContainerType>(obj: &T, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
-    let items = &ctx.item.node.items;
-    let mut map = IndexMap::with_capacity(items.len());
-    for item in items {
-        let Selection::Field(field) = &item.node else {
-            return None;
-        };
-        if !field.node.directives.is_empty() {
+    let mut map = IndexMap::with_capacity(ctx.item.node.items.len());
+    collect(obj, ctx, &mut map)?;
+    // Like the executor, an object without any field is null.
+    Some(if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    })
+}
+
+/// Answers the fields of `ctx`'s selection into `map`, and those of the fragments in it
+/// that apply to `obj`'s type (named or inline, as the executor's `add_set` does for
+/// an object type); `None` when something is left to the executor.
+fn collect<T: ContainerType>(
+    obj: &T,
+    ctx: &ContextSelectionSet<'_>,
+    map: &mut IndexMap<async_graphql::Name, Value>,
+) -> Option<()> {
+    for item in &ctx.item.node.items {
+        if !item.node.directives().is_empty() {
             return None;
         }
+        let field = match &item.node {
+            Selection::Field(field) => field,
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                let fragment = ctx.query_env.fragments.get(name)?;
+                let on = Some(&fragment.node.type_condition);
+                collect_fragment(obj, ctx, on, &fragment.node.selection_set, map)?;
+                continue;
+            }
+            Selection::InlineFragment(fragment) => {
+                let on = fragment.node.type_condition.as_ref();
+                collect_fragment(obj, ctx, on, &fragment.node.selection_set, map)?;
+                continue;
+            }
+        };
         let value = if field.node.name.node == "__typename" {
             Value::String(obj.introspection_type_name().into_owned())
         } else {
@@ -61,12 +90,22 @@ pub fn answer<T: ContainerType>(obj: &T, ctx: &ContextSelectionSet<'_>) -> Optio
             return None;
         }
     }
-    // Like the executor, an object without any field is null.
-    Some(if map.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(map)
-    })
+    Some(())
+}
+
+/// A fragment on `obj`: its fields when it names `obj`'s own type or none; anything
+/// else (an interface) goes to the executor.
+fn collect_fragment<'a, T: ContainerType>(
+    obj: &T,
+    ctx: &ContextSelectionSet<'a>,
+    on: Option<&Positioned<async_graphql::parser::types::TypeCondition>>,
+    selection_set: &'a Positioned<async_graphql::parser::types::SelectionSet>,
+    map: &mut IndexMap<async_graphql::Name, Value>,
+) -> Option<()> {
+    if on.is_some_and(|on| on.node.on.node != *obj.introspection_type_name()) {
+        return None;
+    }
+    collect(obj, &ctx.with_selection_set(selection_set), map)
 }
 
 /// The objects of a list, answered in one pass on the fast path; those it cannot
@@ -96,6 +135,19 @@ impl<T: ContainerType> OutputType for FastList<'_, T> {
         let mut values: Vec<Option<Value>> = (self.0.iter().enumerate())
             .map(|(idx, item)| answer(&item.0, &ctx.with_index(idx)))
             .collect();
+        // Objects often wait on the same load (what every item's field reads once):
+        // the first that waits goes through the executor alone, then the others are
+        // tried again, most of them now answering at once from the loaders' caches.
+        if let Some(first) = values.iter().position(Option::is_none) {
+            let first_ctx = ctx.with_index(first);
+            let value = Box::pin(resolve_container(&first_ctx, &self.0[first].0)).await;
+            values[first] = Some(value.map_err(|e| first_ctx.set_error_path(e))?);
+            for (idx, value) in values.iter_mut().enumerate().skip(first + 1) {
+                if value.is_none() {
+                    *value = answer(&self.0[idx].0, &ctx.with_index(idx));
+                }
+            }
+        }
         let rest = values.iter().enumerate().filter(|(_, v)| v.is_none());
         let resolved = try_join_all(rest.map(|(idx, _)| async move {
             let ctx = ctx.with_index(idx);

@@ -38,5 +38,6 @@ mod removal;
 mod roles;
 mod schema;
 mod sessions;
+mod shapes;
 mod signin;
 mod throttling;
