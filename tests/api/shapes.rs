@@ -22,12 +22,11 @@ fn shapes() -> Vec<(&'static str, String, Value)> {
         "query {{ members(first: 30, filter: {{ status: ACTIVE }}) {{ totalCount pageInfo {{ ...P }} nodes {{ ...Row }} }} }} \
          fragment P on PageInfo {{ hasNextPage endCursor }} fragment Row on Member {{ {ROW} }}"
     );
-    let inline = format!(
-        "{{ members(first: 30, filter: {{ status: ACTIVE }}) {{ totalCount pageInfo {{ hasNextPage endCursor }} \
-         nodes {{ ... on Member {{ id email name status }} ... {{ version lastLoginAt createdAt invitedBy {{ email }} \
-         role {{ id name permissions }} viewerCan {{ ... on MemberCapabilities {{ freeze {{ allowed reason }} \
-         editPermission {{ allowed reason }} }} }} }} }} }} }}"
-    );
+    let inline = "{ members(first: 30, filter: { status: ACTIVE }) { totalCount pageInfo { hasNextPage endCursor } \
+         nodes { ... on Member { id email name status } ... { version lastLoginAt createdAt invitedBy { email } \
+         role { id name permissions } viewerCan { ... on MemberCapabilities { freeze { allowed reason } \
+         editPermission { allowed reason } } } } } } }"
+        .to_owned();
     let directive = format!(
         "{{ members(first: 30, filter: {{ status: ACTIVE }}) {{ totalCount pageInfo {{ hasNextPage endCursor }} \
          nodes {{ ... @include(if: true) {{ {ROW} }} }} }} }}"
