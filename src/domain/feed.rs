@@ -217,6 +217,29 @@ impl Feed {
     }
 }
 
+/// Numbers the committed, unnumbered changes (PostgreSQL: see
+/// [`crate::domain::live_order`]); how many.
+pub async fn number_committed(conn: &mut diesel_async::AsyncPgConnection) -> Result<i32> {
+    #[derive(diesel::QueryableByName)]
+    struct Numbered {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        roster_live_sequence: i32,
+    }
+    Ok(diesel::sql_query("SELECT roster_live_sequence()")
+        .get_result::<Numbered>(conn)
+        .await?
+        .roster_live_sequence)
+}
+
+/// The position after every change committed so far: on PostgreSQL the committed
+/// changes are numbered first, so that none that committed before is numbered after it.
+async fn position_now(pool: &Pool) -> Result<i64> {
+    if let crate::db::Conn::Pg(c) = &mut pool.get().await? {
+        number_committed(c).await?;
+    }
+    newest_position(pool).await
+}
+
 /// The position of the newest numbered change (0 before the first).
 async fn newest_position(pool: &Pool) -> Result<i64> {
     let q = audit_events::table.select(diesel::dsl::max(audit_events::live_seq));
@@ -465,7 +488,7 @@ async fn check_resumable(pool: &Pool, after: i64) -> Result<()> {
 /// loaded, so that nothing committed in between is missed. Needs MEMBERS_VIEW.
 pub async fn newest(state: &AppState, actor: &Actor) -> Result<i64> {
     actor.require(Permission::MembersView)?;
-    newest_position(&state.pool).await
+    position_now(&state.pool).await
 }
 
 /// Where a subscription stands.
@@ -506,6 +529,11 @@ pub async fn subscribe(
         let position = feed.position(&state.pool).await?;
         (feed.ring.subscribe(), position.unwrap_or(0))
     };
+    // From now on: past every change committed before, even one the feed has not read.
+    let start = match after {
+        Some(after) => after,
+        None => position_now(&state.pool).await?.max(position),
+    };
     let subscriber = Subscriber {
         state: state.clone(),
         ring,
@@ -514,7 +542,7 @@ pub async fn subscribe(
         joined_after: AtomicU64::load(&feed.checks, Ordering::SeqCst),
         session,
         permissions: actor.permissions.bits(),
-        last: after.unwrap_or(position),
+        last: start,
         catch_up_to: position,
         pending: Default::default(),
         done: false,

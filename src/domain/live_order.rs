@@ -4,33 +4,21 @@
 //! with `NOTIFY`. Every instance runs one, on a connection of its own (so that its
 //! statements are not counted as any request's): after each write transaction the
 //! instance commits, and once a second for events whose instance stopped before
-//! numbering them. SQLite numbers each event as it is inserted, its single writer
+//! numbering them (a subscription without a cursor and `liveCursor` number what has
+//! committed before reading where "now" is). SQLite numbers each event as it is inserted, its single writer
 //! keeping commit order.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::DatabaseUrl;
-use crate::domain::feed::Feed;
-use crate::error::{Error, Result};
+use crate::domain::feed::{self, Feed};
+use crate::error::Error;
 
 /// How long an event of an instance that stopped before numbering it waits at most.
 const SEQUENCE_EVERY: Duration = Duration::from_secs(1);
-
-/// Numbers the committed, unnumbered events; how many.
-pub async fn sequence(conn: &mut AsyncPgConnection) -> Result<i32> {
-    #[derive(diesel::QueryableByName)]
-    struct Numbered {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        roster_live_sequence: i32,
-    }
-    Ok(diesel::sql_query("SELECT roster_live_sequence()")
-        .get_result::<Numbered>(conn)
-        .await?
-        .roster_live_sequence)
-}
 
 /// Runs the sequencer of this instance while `feed` lives (PostgreSQL only).
 pub fn spawn_sequencer(feed: &Arc<Feed>, url: &DatabaseUrl) {
@@ -56,7 +44,7 @@ async fn sequencer(feed: Weak<Feed>, url: String) {
                         .map_err(|e| Error::Unavailable(format!("sequencer connection: {e}")))?,
                 ),
             };
-            sequence(c).await
+            feed::number_committed(c).await
         };
         if let Err(e) = numbered.await {
             // A new connection next time: this one may be what failed.
