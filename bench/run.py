@@ -649,6 +649,13 @@ def million_lines(r, results):
     return lines
 
 
+def pair_line(name, label, r, a, b):
+    """Two one-client reads (p50) beside the first page's."""
+    base = r["first_page_c1"]["p50_ms"]
+    return (f"| {name}, {label} (p50, 1 conn) | {r[a]['p50_ms']:.1f} ms / {r[b]['p50_ms']:.1f} ms "
+            f"(first page {base:.1f} ms: {ratio(r[a]['p50_ms'], base)}x / {ratio(r[b]['p50_ms'], base)}x) | | | | |")
+
+
 def table(results):
     lines = ["| scenario | Roster | floor | peer | Roster/floor | Roster/peer |", "|---|---|---|---|---|---|"]
     for r in results:
@@ -693,13 +700,9 @@ def table(results):
                          f"{ratio(caps['rps'], r['c64']['roster']['rps'])} of the plain page | |")
         lines.append(f"| {name}, SQL statements per request (1 / 64 conn) | {r['statements_1']:.2f} / {r['statements_64']:.2f} | | | | |")
         if "deep_page" in r:
-            base = r["first_page_c1"]["p50_ms"]
-            lines.append(f"| {name}, deep page by cursor / search (p50, 1 conn) | {r['deep_page']['p50_ms']:.1f} ms / {r['search']['p50_ms']:.1f} ms "
-                         f"(first page {base:.1f} ms: {ratio(r['deep_page']['p50_ms'], base)}x / {ratio(r['search']['p50_ms'], base)}x) | | | | |")
+            lines.append(pair_line(name, "deep page by cursor / search", r, "deep_page", "search"))
         if "search_all" in r:
-            base = r["first_page_c1"]["p50_ms"]
-            lines.append(f"| {name}, search matching a tenth / all (p50, 1 conn) | {r['search_tenth']['p50_ms']:.1f} ms / {r['search_all']['p50_ms']:.1f} ms "
-                         f"(first page {base:.1f} ms) | | | | |")
+            lines.append(pair_line(name, "search matching a tenth / all", r, "search_tenth", "search_all"))
         if "writes" in r:
             w = r["writes"]
             fl = (w.get("floor") or {}).get("rps")
@@ -708,9 +711,7 @@ def table(results):
                          f"p99 {w['p99_ms']} ms; {w['statements_per_act']} SQL statements per act | {'%.0f acts/s' % fl if fl else ''} | | "
                          f"{ratio(w['acts_per_s'], fl) or ''} | |")
         if "caps_c1" in r:
-            base = r["first_page_c1"]["p50_ms"]
-            lines.append(f"| {name}, page with viewerCan / lastLoginBefore filter (p50, 1 conn) | {r['caps_c1']['p50_ms']:.1f} ms / {r['inactive']['p50_ms']:.1f} ms "
-                         f"(first page {base:.1f} ms: {ratio(r['caps_c1']['p50_ms'], base)}x / {ratio(r['inactive']['p50_ms'], base)}x) | | | | |")
+            lines.append(pair_line(name, "page with viewerCan / lastLoginBefore filter", r, "caps_c1", "inactive"))
         if "export" in r:
             e = r["export"]
             lines.append(f"| {name}, export of {e['events']} audit events | {e['seconds']} s; resident memory {e['rss_before_mib']} MiB before, at most {e['rss_peak_mib']} MiB during | | | | |")

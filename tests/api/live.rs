@@ -37,42 +37,9 @@ fn member(id: i64) -> Value {
     json!({ "m": id.to_string() })
 }
 
-/// The ids of the audit log's member, invitation and role events after `after`, oldest
-/// first, read page by page through the API.
-async fn audit_live_ids(app: &TestApp, admin: &str, after: i64) -> Vec<i64> {
-    let q = "query($after: String) { auditEvents(first: 100, after: $after) {
-        nodes { id action } pageInfo { endCursor hasNextPage } } }";
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = app.ok(Some(admin), q, json!({ "after": cursor })).await;
-        let events = &page["auditEvents"];
-        for node in events["nodes"].as_array().unwrap() {
-            let action = node["action"].as_str().unwrap();
-            let live = ["MEMBER_", "INVITATION_", "ROLE_"]
-                .iter()
-                .any(|p| action.starts_with(p));
-            let id: i64 = node["id"].as_str().unwrap().parse().unwrap();
-            if live && id > after {
-                ids.push(id);
-            }
-        }
-        if events["pageInfo"]["hasNextPage"] != true {
-            break;
-        }
-        cursor = events["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-    }
-    ids.reverse();
-    ids
-}
-
-/// The audit log's member, invitation and role events after `after`, oldest first, as
-/// (member id, action), grouped by member: each member's acts in the order they ran.
-async fn audit_acts_by_member(
-    app: &TestApp,
-    admin: &str,
-    after: i64,
-) -> std::collections::BTreeMap<String, Vec<String>> {
+/// The audit log's member, invitation and role events after `after`, oldest first,
+/// read page by page through the API: (id, event).
+async fn audit_live_events(app: &TestApp, admin: &str, after: i64) -> Vec<(i64, Value)> {
     let q = "query($after: String) { auditEvents(first: 100, after: $after) {
         nodes { id action targetMember { id } } pageInfo { endCursor hasNextPage } } }";
     let mut events = Vec::new();
@@ -81,8 +48,12 @@ async fn audit_acts_by_member(
         let page = app.ok(Some(admin), q, json!({ "after": cursor })).await;
         let list = &page["auditEvents"];
         for node in list["nodes"].as_array().unwrap() {
+            let action = node["action"].as_str().unwrap();
+            let live = ["MEMBER_", "INVITATION_", "ROLE_"]
+                .iter()
+                .any(|p| action.starts_with(p));
             let id: i64 = node["id"].as_str().unwrap().parse().unwrap();
-            if id > after && node["action"].as_str().unwrap().starts_with("MEMBER_") {
+            if live && id > after {
                 events.push((id, node.clone()));
             }
         }
@@ -92,10 +63,28 @@ async fn audit_acts_by_member(
         cursor = list["pageInfo"]["endCursor"].as_str().map(str::to_owned);
     }
     events.sort_by_key(|(id, _)| *id);
-    let pairs = events
+    events
+}
+
+/// The ids of the audit log's member, invitation and role events after `after`, oldest
+/// first.
+async fn audit_live_ids(app: &TestApp, admin: &str, after: i64) -> Vec<i64> {
+    let events = audit_live_events(app, admin, after).await;
+    events.into_iter().map(|(id, _)| id).collect()
+}
+
+/// The audit log's member events after `after` as (member id, action), grouped by
+/// member: each member's acts in the order they ran.
+async fn audit_acts_by_member(
+    app: &TestApp,
+    admin: &str,
+    after: i64,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let events = audit_live_events(app, admin, after).await;
+    let members = events
         .iter()
-        .map(|(_, e)| (&e["targetMember"]["id"], &e["action"]));
-    acts_by_member(pairs)
+        .filter(|(_, e)| e["action"].as_str().unwrap().starts_with("MEMBER_"));
+    acts_by_member(members.map(|(_, e)| (&e["targetMember"]["id"], &e["action"])))
 }
 
 /// (member id, action) pairs grouped by member, in the order given.
