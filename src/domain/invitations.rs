@@ -422,6 +422,7 @@ pub async fn accept(state: &AppState, input: SignUp<'_>, origin: &Origin) -> Res
     let claim = Claim {
         invitation_id: invitation.id,
         role_id: invitation.role_id,
+        issuer: invitation.issuer(),
         token_hash: token::hash(input.token),
         email_key: validate::key(&email),
         search_key: member_rows::search_key(&email, &name),
@@ -494,16 +495,17 @@ async fn join(state: &AppState, claim: &Claim<'_>, origin: &Origin) -> Result<Me
     let now = claim.now;
     transaction!(&mut state.pool.get().await?, |c| {
         // The role granted and the issuer stay as read until commit: updateRole and
-        // deleteRole wait for it, and so does an act on the issuer. The role is locked
-        // before the invitation's row, as deleteRole locks the role, then moves its
-        // invitations; again if it moved meanwhile.
+        // deleteRole wait for it, and so does an act on the issuer. Both are locked
+        // before the invitation's row, in the order of those acts (deleteRole locks the
+        // role, then moves its invitations; freeze updates the issuer, then revokes
+        // theirs); the role again if it moved meanwhile.
         c.share_roles(&[claim.role_id]).await?;
+        c.share_member(claim.issuer).await?;
         let invitation = claim_invitation!(c, claim);
         if invitation.role_id != claim.role_id {
             c.share_roles(&[invitation.role_id]).await?;
         }
         let issuer = invitation.issuer();
-        c.share_member(issuer).await?;
         let role = locked!(c, invitation.role_id, Input::Token);
         if !held_by!(c, issuer).is_some_and(|held| held.covers(role.permissions())) {
             return Err(token_invalid());
@@ -545,6 +547,8 @@ struct Claim<'a> {
     invitation_id: i64,
     /// The role the invitation granted when read, locked before it is claimed.
     role_id: i64,
+    /// Who issued it, whose row is shared before it is claimed.
+    issuer: i64,
     token_hash: String,
     email: &'a str,
     email_key: String,

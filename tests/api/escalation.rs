@@ -15,6 +15,7 @@ on_both_databases!(
     the_reissuer_is_the_new_members_inviter,
     a_frozen_reissuers_link_grants_nothing,
     acts_racing_a_role_deletion_fail_cleanly,
+    an_accept_racing_a_freeze_of_its_issuer_ends_one_way,
     the_built_in_role_keeps_its_name_in_any_case,
     an_unbound_link_is_no_free_oracle_of_members,
     other_members_need_members_view_by_any_path,
@@ -346,6 +347,52 @@ async fn acts_racing_a_role_deletion_fail_cleanly(app: TestApp) {
                 "round {round}: {resp}"
             );
         }
+    }
+}
+
+/// Accepting an invitation while its issuer is frozen: either the member joins (and the
+/// invitation stays accepted) or the link is revoked and refused; never both, never a
+/// fault (the two lock the issuer and the invitation in the same order).
+async fn an_accept_racing_a_freeze_of_its_issuer_ends_one_way(app: TestApp) {
+    let admin = app.admin().await;
+    let inviter_role = app
+        .create_role(&admin, "Inviter", &["MEMBERS_INVITE", "MEMBERS_VIEW"])
+        .await;
+    let viewer = app.create_role(&admin, "Viewer", &["MEMBERS_VIEW"]).await;
+    let freeze = "mutation($id: ID!) { freeze(memberId: $id) { changed errors { code } } }";
+    let recover = "mutation($id: ID!) { recover(memberId: $id) { changed errors { code } } }";
+    let (issuer, token) = app.member_with("issuer@example.com", &inviter_role).await;
+    for round in 0..8 {
+        let token = match round {
+            0 => token.clone(),
+            _ => app.login("issuer@example.com", MEMBER_PASSWORD).await,
+        };
+        let (_, secret) = app.invite(&token, &viewer, None).await;
+        let email = format!("joiner{round}@example.com");
+        let (accepted, frozen) = tokio::join!(
+            app.gql(None, ACCEPT, json!({ "token": secret, "email": email, "name": "J", "password": "new-member-password" })),
+            app.gql(Some(&admin), freeze, json!({ "id": issuer.to_string() })),
+        );
+        assert!(frozen.get("errors").is_none(), "round {round}: {frozen}");
+        assert!(
+            accepted.get("errors").is_none(),
+            "round {round}: {accepted}"
+        );
+        let refused = &accepted["data"]["acceptInvitation"]["errors"][0]["code"];
+        let joined = accepted["data"]["acceptInvitation"]["session"].is_object();
+        assert!(joined != refused.is_string(), "round {round}: {accepted}");
+        if !joined {
+            assert_eq!(refused, "TOKEN_INVALID", "round {round}: {accepted}");
+        }
+        let q = "query($e: String!) { members(filter: { search: $e }) { totalCount } }";
+        let found = app.ok(Some(&admin), q, json!({ "e": email })).await;
+        assert_eq!(
+            found["members"]["totalCount"],
+            i64::from(joined),
+            "round {round}"
+        );
+        app.ok(Some(&admin), recover, json!({ "id": issuer.to_string() }))
+            .await;
     }
 }
 
