@@ -234,7 +234,9 @@ pub async fn number_committed(conn: &mut diesel_async::AsyncPgConnection) -> Res
 /// The position after every change committed so far: on PostgreSQL the committed
 /// changes are numbered first, so that none that committed before is numbered after it.
 async fn position_now(pool: &Pool) -> Result<i64> {
-    if let crate::db::Conn::Pg(c) = &mut pool.get().await? {
+    if matches!(pool, Pool::Pg(_))
+        && let crate::db::Conn::Pg(c) = &mut pool.get().await?
+    {
         number_committed(c).await?;
     }
     newest_position(pool).await
