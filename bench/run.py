@@ -279,7 +279,8 @@ def _role_move(to, back):
 
 
 # Scenario 4's floor: the same transactions as Roster's freeze, recover and two
-# editPermission moves (as diesel sends them, read from PostgreSQL's statement log),
+# editPermission moves (as diesel sends them, read from PostgreSQL's statement log before
+# the row locks replaced the lock on every write; their lock statements written to match),
 # each client on its own member of the Support role (user 5k + 4 of the seed, id 5k + 5).
 PG_WRITES_FLOOR = (
     "\\set m 5 * (:newest / 5 - :client_id) \n"
