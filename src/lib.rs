@@ -44,7 +44,7 @@ pub async fn open(
     let pool = Pool::new(database, pool_size, statements.clone())?;
     domain::keys::rekey(&pool).await?;
     let hasher = Hasher::new(hash_concurrency())?;
-    let feed = domain::feed::Feed::new(database);
+    let feed = domain::feed::Feed::new(database)?;
     domain::live_order::spawn_sequencer(&feed, database);
     Ok(AppState {
         pool,

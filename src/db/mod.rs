@@ -51,14 +51,18 @@ const PG_SETTINGS: &str = "SET statement_timeout = 15000; SET lock_timeout = 100
 
 /// Most blocking threads the async runtime may start, for a pool of `pool_size`.
 ///
-/// Each SQLite statement runs on a blocking thread. One thread per pooled connection
-/// means a connection never waits for a thread held by a statement that waits on it
-/// (SQLite's busy wait); more threads than connections only time-slice the same
-/// cores, which halved the throughput of a single core in the benchmark. The spare
-/// threads serve DNS lookups and migrations.
+/// Each SQLite statement runs on a blocking thread. One thread per connection (the
+/// pool's and the live feed's) means a connection never waits for a thread held by a
+/// statement that waits on it (SQLite's busy wait); more threads than connections only
+/// time-slice the same cores, which halved the throughput of a single core in the
+/// benchmark. The spare threads serve DNS lookups and migrations.
 pub fn blocking_threads(pool_size: usize) -> usize {
-    pool_size + 2
+    pool_size + FEED_CONNECTIONS + 2
 }
+
+/// Connections the live feed keeps apart from the pool: one reads new changes, one
+/// checks the subscribers' sessions.
+pub const FEED_CONNECTIONS: usize = 2;
 
 /// The pool size when `ROSTER_DB_POOL_SIZE` is unset.
 ///

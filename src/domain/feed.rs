@@ -87,6 +87,10 @@ pub struct Feed {
     /// joining sees either all of a read or none of it.
     position: tokio::sync::Mutex<Option<i64>>,
     wake: Notify,
+    /// The feed's own connections (reading new changes, checking the subscribers'
+    /// sessions): under load the shared pool has a queue, and a change waiting in it
+    /// reaches every subscriber that much later.
+    pool: Pool,
     started: OnceLock<()>,
     /// Live subscriptions by session id.
     watched: Mutex<HashMap<i64, usize>>,
@@ -138,13 +142,15 @@ impl Verdict {
 
 impl Feed {
     /// A feed for the database at `url`; it starts with its first subscriber.
-    pub fn new(url: &DatabaseUrl) -> Arc<Feed> {
+    pub fn new(url: &DatabaseUrl) -> Result<Arc<Feed>> {
         Self::with_ring(url, RING)
     }
 
     /// A feed whose ring holds `ring` changes.
-    pub fn with_ring(url: &DatabaseUrl, ring: usize) -> Arc<Feed> {
-        Arc::new(Feed {
+    pub fn with_ring(url: &DatabaseUrl, ring: usize) -> Result<Arc<Feed>> {
+        // Its statements are nobody's request's: they count apart.
+        let pool = Pool::new(url, crate::db::FEED_CONNECTIONS, Arc::default())?;
+        Ok(Arc::new(Feed {
             listen_url: match url {
                 DatabaseUrl::Postgres(url) => Some(url.clone()),
                 DatabaseUrl::Sqlite(_) => None,
@@ -152,11 +158,12 @@ impl Feed {
             ring: broadcast::channel(ring).0,
             position: tokio::sync::Mutex::new(None),
             wake: Notify::new(),
+            pool,
             started: OnceLock::new(),
             watched: Mutex::default(),
             checks: AtomicU64::new(0),
             verdicts: watch::channel(Arc::default()).0,
-        })
+        }))
     }
 
     /// How many subscriptions this instance serves.
@@ -164,11 +171,15 @@ impl Feed {
         self.ring.receiver_count()
     }
 
-    fn start(self: &Arc<Self>, pool: &Pool, clock: &Arc<dyn Clock>) {
+    fn start(self: &Arc<Self>, clock: &Arc<dyn Clock>) {
         self.started.get_or_init(|| {
             let weak = Arc::downgrade(self);
-            tokio::spawn(read_loop(weak.clone(), pool.clone(), clock.clone()));
-            tokio::spawn(standing_loop(weak.clone(), pool.clone(), clock.clone()));
+            tokio::spawn(read_loop(weak.clone(), self.pool.clone(), clock.clone()));
+            tokio::spawn(standing_loop(
+                weak.clone(),
+                self.pool.clone(),
+                clock.clone(),
+            ));
             match &self.listen_url {
                 Some(url) => tokio::spawn(listen_loop(weak, url.clone())),
                 None => tokio::spawn(sqlite_wakeups(weak)),
@@ -526,9 +537,9 @@ pub async fn subscribe(
         check_resumable(&state.pool, after).await?;
     }
     let feed = state.feed.clone();
-    feed.start(&state.pool, &state.clock);
+    feed.start(&state.clock);
     let (ring, position) = {
-        let position = feed.position(&state.pool).await?;
+        let position = feed.position(&feed.pool).await?;
         (feed.ring.subscribe(), position.unwrap_or(0))
     };
     // From now on: past every change committed before, even one the feed has not read.

@@ -238,7 +238,7 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
             statements,
             requests: Default::default(),
             search_hints: Default::default(),
-            feed: roster::domain::feed::Feed::new(&url),
+            feed: roster::domain::feed::Feed::new(&url).unwrap(),
         };
         let (base, server) = serve(state).await;
         let client = reqwest::Client::new();

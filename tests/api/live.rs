@@ -698,7 +698,9 @@ async fn a_subscriber_that_falls_behind_is_told_to_resume_and_loses_nothing(back
     };
     let url = app.db.url.clone();
     let app = app
-        .with_state(move |state| state.feed = roster::domain::feed::Feed::with_ring(&url, 4))
+        .with_state(move |state| {
+            state.feed = roster::domain::feed::Feed::with_ring(&url, 4).unwrap()
+        })
         .await;
     let admin = app.admin().await;
     let role = app.admin_role_id().await;
