@@ -34,6 +34,7 @@ mod members;
 mod operating;
 mod operations;
 mod pages;
+mod plans;
 mod removal;
 mod roles;
 mod schema;
