@@ -1,5 +1,5 @@
-//! PostgreSQL plans the members page once per connection, not once per request: the
-//! unfiltered page (first, and by cursor) is a statement whose generic plan is as good
+//! PostgreSQL plans the members page once per connection, not once per request: a
+//! page narrowed by status at most (first, and by cursor) is a statement whose generic plan is as good
 //! as a custom one, so PostgreSQL keeps it after its five custom plans. (SQLite has no
 //! such choice: a prepared statement there keeps its one plan.)
 
@@ -12,6 +12,8 @@ use crate::common::*;
 
 const PAGE: &str = "query($after: String) { members(first: 50, after: $after) { totalCount \
                     pageInfo { endCursor } nodes { id email role { name } } } }";
+
+const ACTIVE: &str = "{ members(first: 50, filter: { status: ACTIVE }) { nodes { id } } }";
 
 #[derive(QueryableByName, Debug)]
 struct Prepared {
@@ -53,6 +55,8 @@ async fn the_members_page_is_planned_once_per_connection_not_per_request() {
         let cursor = first["members"]["pageInfo"]["endCursor"].clone();
         let next = app.ok(Some(&token), PAGE, json!({ "after": cursor })).await;
         assert_eq!(next["members"]["nodes"].as_array().unwrap().len(), 50);
+        let active = app.ok(Some(&token), ACTIVE, json!({})).await;
+        assert_eq!(active["members"]["nodes"].as_array().unwrap().len(), 50);
     }
     let mut conn = app.state.pool.get().await.unwrap();
     let roster::db::Conn::Pg(c) = &mut conn else {
@@ -68,8 +72,8 @@ async fn the_members_page_is_planned_once_per_connection_not_per_request() {
     .unwrap();
     assert_eq!(
         pages.len(),
-        2,
-        "the first page and the page by cursor: {pages:?}"
+        3,
+        "the first page, the page by cursor, the active members: {pages:?}"
     );
     for page in &pages {
         assert!(
