@@ -164,9 +164,9 @@ impl<DB: Backend> QueryFragment<DB> for StatusIs {
 }
 
 /// `ORDER BY id DESC LIMIT n` with `n` written out, for a page narrowed by status at
-/// most (first or by cursor): with `LIMIT $n` PostgreSQL's generic plan (it assumes a tenth of
-/// the rows) always looks dearer than a custom one, so the busiest statement was
-/// planned again on every request, a sixth of the core at 64 connections. Written
+/// most (first or by cursor): with `LIMIT $n` PostgreSQL's generic plan (it assumes a
+/// tenth of the rows) always looks dearer than a custom one, so the busiest statement
+/// was planned again on every request, a sixth of the core at 64 connections. Written
 /// out, each page size is a statement of its own whose generic plan is the custom
 /// one, and PostgreSQL keeps it after five runs. Nothing may follow ORDER BY in the
 /// statements it orders.
