@@ -258,11 +258,11 @@ def _audit(**kw):
 
 
 def _act(shares, extra_reads, update, after_update, audit):
-    """One act as Roster sends it: the session check, the member and its role read, then
-    the transaction (sharing the role it grants, if any: db::RowLocks)."""
+    """One act as Roster sends it: the session check, the member with its role (one
+    statement), then the transaction (sharing the role it grants, if any: db::RowLocks)."""
     return (_SESSION_CHECK
-            + f'SELECT {_MEMBER_COLUMNS} FROM "members" WHERE ("members"."id" = :m) LIMIT 1 \\gset v_\n'
-            + f'SELECT {_ROLE_COLUMNS} FROM "roles" WHERE ("roles"."id" = :v_role_id) LIMIT 1;\n'
+            + f'SELECT {_MEMBER_COLUMNS}, {_ROLE_COLUMNS} FROM ("members" INNER JOIN "roles" ON ("members"."role_id" = "roles"."id")) '
+            + 'WHERE ("members"."id" = :m) \\gset v_\n'
             + extra_reads + "BEGIN;\n"
             + (f"SELECT id FROM roles WHERE id = ANY(ARRAY[{shares}]::bigint[]) ORDER BY id FOR SHARE;\n" if shares else "")
             + update + after_update + audit + "COMMIT;\n")
@@ -280,7 +280,8 @@ def _role_move(to, back):
 
 # Scenario 4's floor: the same transactions as Roster's freeze, recover and two
 # editPermission moves (as diesel sends them, read from PostgreSQL's statement log before
-# the row locks replaced the lock on every write; their lock statements written to match),
+# the row locks replaced the lock on every write; their lock statements, and the member
+# read joined with its role's, written to match),
 # each client on its own member of the Support role (user 5k + 4 of the seed, id 5k + 5).
 PG_WRITES_FLOOR = (
     "\\set m 5 * (:newest / 5 - :client_id) \n"
