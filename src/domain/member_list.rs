@@ -86,9 +86,9 @@ macro_rules! filtered {
     ($query:expr, $filter:expr, $pattern:expr) => {{
         let mut q = $query;
         q = match $filter.status {
-            Some(status) => q.filter(StatusIs(true, status)),
+            Some(status) => q.filter(StatusWritten::Is(status)),
             // Removed members are listed only when asked for.
-            None => q.filter(StatusIs(false, MemberStatus::Removed)),
+            None => q.filter(StatusWritten::IsNot(MemberStatus::Removed)),
         };
         if let Some(role) = $filter.role_id {
             q = q.filter(members::role_id.eq(role));
@@ -141,23 +141,29 @@ macro_rules! page_query {
     }};
 }
 
-/// `status = 'ACTIVE'` (true) or `status <> 'REMOVED'` (false), the status written
-/// out: bound, PostgreSQL's generic plan guesses from the statistics of a column
-/// nearly all ACTIVE (`<> $1`: that almost no member qualifies, so a sequential scan
-/// and a sort, 200 ms at 100k). A handful of statuses, a handful of statements.
+/// `status = 'ACTIVE'` or `status <> 'REMOVED'`, the status written out: bound,
+/// PostgreSQL's generic plan guesses from the statistics of a column nearly all ACTIVE
+/// (`<> $1`: that almost no member qualifies, so a sequential scan and a sort, 200 ms
+/// at 100k). A handful of statuses, a handful of statements.
 #[derive(Clone, Copy)]
-struct StatusIs(bool, MemberStatus);
+enum StatusWritten {
+    Is(MemberStatus),
+    IsNot(MemberStatus),
+}
 
-impl Expression for StatusIs {
+impl Expression for StatusWritten {
     type SqlType = diesel::sql_types::Bool;
 }
 
-impl<DB: Backend> QueryFragment<DB> for StatusIs {
+impl<DB: Backend> QueryFragment<DB> for StatusWritten {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let op = if self.0 { "=" } else { "<>" };
+        let (op, status) = match self {
+            StatusWritten::Is(status) => ("=", status),
+            StatusWritten::IsNot(status) => ("<>", status),
+        };
         out.push_sql(&format!(
             "\"members\".\"status\" {op} '{}'",
-            self.1.as_str()
+            status.as_str()
         ));
         Ok(())
     }
@@ -198,7 +204,7 @@ macro_rules! literal_expression {
     )*};
 }
 
-literal_expression!(StatusIs, NewestFirst);
+literal_expression!(StatusWritten, NewestFirst);
 
 /// One page of members with their roles.
 pub struct Page {
