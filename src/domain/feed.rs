@@ -174,12 +174,8 @@ impl Feed {
     fn start(self: &Arc<Self>, clock: &Arc<dyn Clock>) {
         self.started.get_or_init(|| {
             let weak = Arc::downgrade(self);
-            tokio::spawn(read_loop(weak.clone(), self.pool.clone(), clock.clone()));
-            tokio::spawn(standing_loop(
-                weak.clone(),
-                self.pool.clone(),
-                clock.clone(),
-            ));
+            tokio::spawn(read_loop(weak.clone(), clock.clone()));
+            tokio::spawn(standing_loop(weak.clone(), clock.clone()));
             match &self.listen_url {
                 Some(url) => tokio::spawn(listen_loop(weak, url.clone())),
                 None => tokio::spawn(sqlite_wakeups(weak)),
@@ -188,16 +184,16 @@ impl Feed {
     }
 
     /// The position, read from the database the first time.
-    async fn position(&self, pool: &Pool) -> Result<tokio::sync::MutexGuard<'_, Option<i64>>> {
+    async fn position(&self) -> Result<tokio::sync::MutexGuard<'_, Option<i64>>> {
         let mut position = self.position.lock().await;
         if position.is_none() {
-            *position = Some(newest_position(pool).await?);
+            *position = Some(newest_position(&self.pool).await?);
         }
         Ok(position)
     }
 
     /// Reads what committed since the position and puts it in the ring.
-    async fn advance(&self, pool: &Pool, now: NaiveDateTime) -> Result<()> {
+    async fn advance(&self, now: NaiveDateTime) -> Result<()> {
         let mut position = self.position.lock().await;
         if self.ring.receiver_count() == 0 {
             // Nobody watches: nothing is read. The next subscriber starts from the
@@ -207,11 +203,11 @@ impl Feed {
         }
         if position.is_none() {
             drop(position);
-            position = self.position(pool).await?;
+            position = self.position().await?;
         }
         loop {
             let from = position.unwrap_or(0);
-            let changes = read(pool, from, BATCH, now).await?;
+            let changes = read(&self.pool, from, BATCH, now).await?;
             let Some(last) = changes.last().map(|c| c.id) else {
                 return Ok(());
             };
@@ -343,10 +339,10 @@ fn unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
     ids.filter(|id| seen.insert(*id)).collect()
 }
 
-async fn read_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
+async fn read_loop(feed: Weak<Feed>, clock: Arc<dyn Clock>) {
     loop {
         let Some(strong) = feed.upgrade() else { return };
-        if let Err(e) = strong.advance(&pool, clock.now()).await {
+        if let Err(e) = strong.advance(clock.now()).await {
             tracing::error!(error = %e.detail(), "the live feed could not read new events");
         }
         let woken = async { strong.wake.notified().await };
@@ -388,7 +384,7 @@ async fn sqlite_wakeups(feed: Weak<Feed>) {
     }
 }
 
-async fn standing_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
+async fn standing_loop(feed: Weak<Feed>, clock: Arc<dyn Clock>) {
     loop {
         tokio::time::sleep(STANDING_EVERY).await;
         let Some(feed) = feed.upgrade() else { return };
@@ -406,7 +402,7 @@ async fn standing_loop(feed: Weak<Feed>, pool: Pool, clock: Arc<dyn Clock>) {
         let (mut verdicts, mut permissions) = (HashMap::new(), HashMap::new());
         let mut failed = false;
         for chunk in ids.chunks(BATCH as usize) {
-            match sessions::standing(&pool, chunk, clock.now()).await {
+            match sessions::standing(&feed.pool, chunk, clock.now()).await {
                 Ok(standing) => {
                     for id in chunk {
                         let now = standing.get(id);
@@ -539,7 +535,7 @@ pub async fn subscribe(
     let feed = state.feed.clone();
     feed.start(&state.clock);
     let (ring, position) = {
-        let position = feed.position(&feed.pool).await?;
+        let position = feed.position().await?;
         (feed.ring.subscribe(), position.unwrap_or(0))
     };
     // From now on: past every change committed before, even one the feed has not read.

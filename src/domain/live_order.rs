@@ -5,8 +5,8 @@
 //! statements are not counted as any request's): after each write transaction the
 //! instance commits, and once a second for events whose instance stopped before
 //! numbering them (a subscription without a cursor and `liveCursor` number what has
-//! committed before reading where "now" is). SQLite numbers each event as it is inserted, its single writer
-//! keeping commit order.
+//! committed before reading where "now" is). SQLite numbers each event as it is
+//! inserted, its single writer keeping commit order.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;

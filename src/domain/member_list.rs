@@ -17,7 +17,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{members, roles};
 use crate::db::{Conn, SqliteConn};
-use crate::domain::member_search::{Pattern, SearchHints, TrigramGlob, strpos};
+use crate::domain::member_search::{
+    Pattern, SearchHints, TrigramGlob, sql_fragment_expression, strpos,
+};
 use crate::domain::members::{Member, MemberStatus, SEARCH_MAX};
 use crate::domain::roles::Role;
 use crate::domain::{Actor, AppState, Permission};
@@ -133,7 +135,7 @@ macro_rules! page_query {
         }
         // `id + 0` cannot be read from the primary key in order: the planner then finds
         // the few matches through the trigram index and sorts them (member_search).
-        match (few, $filter.by_status_only() && $pattern.is_none()) {
+        match (few, $filter.by_status_only()) {
             (true, _) => q.order((members::id + 0_i64).desc()).limit($limit),
             (false, true) => q.order(NewestFirst($limit)),
             (false, false) => q.order(members::id.desc()).limit($limit),
@@ -190,21 +192,7 @@ impl<DB: Backend> QueryFragment<DB> for NewestFirst {
     }
 }
 
-macro_rules! literal_expression {
-    ($($t:ty),*) => {$(
-        impl QueryId for $t {
-            type QueryId = ();
-            const HAS_STATIC_QUERY_ID: bool = false;
-        }
-        impl<QS> AppearsOnTable<QS> for $t {}
-        impl<QS> SelectableExpression<QS> for $t {}
-        impl diesel::expression::ValidGrouping<()> for $t {
-            type IsAggregate = diesel::expression::is_aggregate::Never;
-        }
-    )*};
-}
-
-literal_expression!(StatusWritten, NewestFirst);
+sql_fragment_expression!(StatusWritten, NewestFirst);
 
 /// One page of members with their roles.
 pub struct Page {

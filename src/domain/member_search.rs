@@ -23,9 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::backend::Backend;
-use diesel::expression::{ValidGrouping, is_aggregate};
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Array, Bool, Float4, HasSqlType, Nullable, Text};
 use diesel_async::RunQueryDsl;
@@ -319,16 +318,25 @@ where
     }
 }
 
-impl QueryId for TrigramGlob {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// What lets a hand-written SQL fragment stand as an expression on any query: no
+/// static query id (diesel then keeps the statement prepared by its text), valid on
+/// every table, never an aggregate.
+macro_rules! sql_fragment_expression {
+    ($($t:ty),*) => {$(
+        impl diesel::query_builder::QueryId for $t {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $t {}
+        impl<QS> diesel::expression::SelectableExpression<QS> for $t {}
+        impl diesel::expression::ValidGrouping<()> for $t {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+    )*};
 }
+pub(crate) use sql_fragment_expression;
 
-impl<QS> AppearsOnTable<QS> for TrigramGlob {}
-impl<QS> SelectableExpression<QS> for TrigramGlob {}
-impl ValidGrouping<()> for TrigramGlob {
-    type IsAggregate = is_aggregate::Never;
-}
+sql_fragment_expression!(TrigramGlob);
 
 diesel::define_sql_function! {
     /// Where `needle` starts in `haystack`, from 1; 0 when it does not occur.
