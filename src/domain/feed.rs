@@ -47,6 +47,12 @@ const STANDING_EVERY: Duration = Duration::from_millis(400);
 /// How long the reader waits for a wake-up before it looks anyway.
 const QUIET: Duration = Duration::from_secs(2);
 
+/// The least time between two reads. A change after a quiet spell is read at once;
+/// under a storm of acts, the changes of this long are read (and reach each
+/// subscriber) together, in one wake-up of each connection and one write to it,
+/// instead of one each.
+const GATHER: Duration = Duration::from_millis(100);
+
 /// The rows a batch of changes concerns, read once for every subscriber.
 #[derive(Default)]
 pub struct Rows {
@@ -342,11 +348,14 @@ fn unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
 async fn read_loop(feed: Weak<Feed>, clock: Arc<dyn Clock>) {
     loop {
         let Some(strong) = feed.upgrade() else { return };
+        let read_at = tokio::time::Instant::now();
         if let Err(e) = strong.advance(clock.now()).await {
             tracing::error!(error = %e.detail(), "the live feed could not read new events");
         }
         let woken = async { strong.wake.notified().await };
         let _ = tokio::time::timeout(QUIET, woken).await;
+        drop(strong);
+        tokio::time::sleep_until(read_at + GATHER).await;
     }
 }
 

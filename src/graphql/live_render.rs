@@ -15,7 +15,7 @@
 //! (the session ended, resume required) is rendered through the executor too, and ends
 //! the subscription.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
@@ -101,11 +101,27 @@ pub struct Renders {
 
 #[derive(Default)]
 struct Kept {
+    keys: HashSet<RenderKey>,
     slots: HashMap<(RenderKey, i64), Slot>,
     order: VecDeque<(RenderKey, i64)>,
 }
 
 impl Renders {
+    /// `key`, or an equal one already in use: equal keys of live subscriptions then
+    /// share one allocation, and each delivery's lookup compares pointers only.
+    pub fn intern(&self, key: RenderKey) -> RenderKey {
+        let mut kept = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // A key only this set holds belongs to no subscription any more.
+        kept.keys.retain(|k| Arc::strong_count(&k.0) > 1);
+        match kept.keys.get(&key) {
+            Some(known) => known.clone(),
+            None => {
+                kept.keys.insert(key.clone());
+                key
+            }
+        }
+    }
+
     fn slot(&self, key: (RenderKey, i64)) -> Slot {
         let mut kept = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(slot) = kept.slots.get(&key) {
@@ -202,9 +218,10 @@ struct Renderer {
     renders: Arc<Renders>,
 }
 
+// Boxed: the phase moves in and out of the stream's state at every delivery.
 enum Phase {
-    Starting(BoxStream<'static, Response>, Handoff, Renderer, bool),
-    Running(Changes, Renderer),
+    Starting(BoxStream<'static, Response>, Handoff, Box<Renderer>, bool),
+    Running(Changes, Box<Renderer>),
     Ending,
     Ended,
 }
@@ -221,7 +238,7 @@ pub fn run(subscription: Subscription) -> BoxStream<'static, Delivery> {
         pool,
         renders,
     } = subscription;
-    let renderer = Renderer {
+    let renderer = Box::new(Renderer {
         validated,
         query: request.query.clone(),
         variables: request.variables.clone(),
@@ -231,7 +248,7 @@ pub fn run(subscription: Subscription) -> BoxStream<'static, Delivery> {
         ctx: ctx.clone(),
         pool: pool.clone(),
         renders,
-    };
+    });
     let handoff = Handoff::default();
     let request = request
         .data(handoff.clone())

@@ -16,8 +16,8 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -192,7 +192,9 @@ impl Connection {
         ping.reset();
         let mut heard = Instant::now();
         loop {
+            // Deliveries before the socket: a turn that delivers then need not poll it.
             tokio::select! {
+                biased;
                 () = &mut init_deadline, if self.viewer.is_none() => {
                     return Some((4408, "Connection initialisation timeout"));
                 }
@@ -202,6 +204,11 @@ impl Connection {
                     }
                     self.send(Message::Ping(Default::default())).await?;
                 }
+                Some((id, outcome)) = self.running.next(), if !self.running.is_empty() => {
+                    if let Err(end) = self.deliver_ready(id, outcome).await {
+                        return Some(end);
+                    }
+                }
                 received = self.socket.recv() => {
                     let message = match received {
                         Some(Ok(message)) => message,
@@ -209,22 +216,37 @@ impl Connection {
                     };
                     heard = Instant::now();
                     let text = match message {
-                        Message::Text(text) => text,
+                        Message::Text(text) => Some(text),
                         Message::Binary(_) => return Some((4400, "Messages are JSON text")),
                         Message::Close(_) => return None,
-                        Message::Ping(_) | Message::Pong(_) => continue,
+                        // tungstenite queued the answer to a ping: the flush sends it.
+                        Message::Ping(_) | Message::Pong(_) => None,
                     };
-                    if let Err(end) = self.received(text.as_str()).await {
-                        return Some(end);
-                    }
-                }
-                Some((id, outcome)) = self.running.next(), if !self.running.is_empty() => {
-                    if let Err(end) = self.deliver(id, outcome).await {
+                    if let Some(text) = text
+                        && let Err(end) = self.received(text.as_str()).await
+                    {
                         return Some(end);
                     }
                 }
             }
+            if self.flush().await.is_none() {
+                return Some((1001, "gone"));
+            }
         }
+    }
+
+    /// Queues this delivery and every other one already at hand, so that changes
+    /// read together leave in one write.
+    async fn deliver_ready(
+        &mut self,
+        id: String,
+        delivery: Delivery,
+    ) -> Result<(), (u16, &'static str)> {
+        self.deliver(id, delivery).await?;
+        while let Some(Some((id, delivery))) = self.running.next().now_or_never() {
+            self.deliver(id, delivery).await?;
+        }
+        Ok(())
     }
 
     /// Acts on one client message; `Err` (as `Some`) closes the connection.
@@ -328,13 +350,13 @@ impl Connection {
             false => &self.http.schema,
         };
         let doc = prepared.doc.ok_or((1011, "Internal error"))?;
-        let key = RenderKey::of(
+        let key = self.http.live.renders.intern(RenderKey::of(
             &request.query,
             &serde_json::to_string(&request.variables).unwrap_or_default(),
             request.operation_name.as_deref(),
             viewer.permissions.bits(),
             viewer.member.id,
-        );
+        ));
         let subscription = Subscription {
             schema: schema.clone(),
             validated: self.http.validated.clone(),
@@ -407,8 +429,12 @@ impl Connection {
 
     /// Sends a `next` with this payload text.
     async fn send_next(&mut self, id: &str, payload: &str) -> Result<(), (u16, &'static str)> {
-        let id_text = Value::from(id).to_string();
-        let next = format!(r#"{{"type":"next","id":{id_text},"payload":{payload}}}"#);
+        let mut next = String::with_capacity(payload.len() + id.len() + 40);
+        next.push_str(r#"{"type":"next","id":"#);
+        next.push_str(&Value::from(id).to_string());
+        next.push_str(r#","payload":"#);
+        next.push_str(payload);
+        next.push('}');
         self.send(Message::Text(Utf8Bytes::from(next)))
             .await
             .ok_or((1001, "gone"))
@@ -435,12 +461,15 @@ impl Connection {
             .ok_or(())
     }
 
-    /// Sends `message`; `None` when the client is gone or reads too slowly.
+    /// Queues `message` (the connection's loop flushes after each turn); `None` when
+    /// the client is gone or reads too slowly.
     async fn send(&mut self, message: Message) -> Option<()> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)).await {
-            Ok(Ok(())) => Some(()),
-            _ => None,
-        }
+        in_time(self.socket.feed(message)).await
+    }
+
+    /// Writes what is queued; `None` when the client is gone or reads too slowly.
+    async fn flush(&mut self) -> Option<()> {
+        in_time(self.socket.flush()).await
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
@@ -448,8 +477,20 @@ impl Connection {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = self.send(Message::Close(Some(frame))).await;
+        if self.send(Message::Close(Some(frame))).await.is_some() {
+            let _ = self.flush().await;
+        }
     }
+}
+
+/// `write` done within [`SEND_TIMEOUT`]; `None` when it failed or took longer. A write
+/// that completes at once (the usual case) sets no timer.
+async fn in_time<E>(write: impl Future<Output = Result<(), E>>) -> Option<()> {
+    tokio::pin!(write);
+    if let Some(done) = (&mut write).now_or_never() {
+        return done.ok();
+    }
+    tokio::time::timeout(SEND_TIMEOUT, write).await.ok()?.ok()
 }
 
 /// The token in `connection_init`'s payload: `Authorization` (any case), with or

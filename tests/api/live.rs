@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
 use crate::live_client::*;
@@ -170,6 +172,23 @@ async fn the_handshake_follows_graphql_transport_ws(app: TestApp) {
     let mut live = Live::connect(&app.base, &admin).await;
     send(&mut live.socket, json!({ "type": "ping" })).await;
     assert_eq!(live.next(wait).await["type"], "pong");
+    // And a WebSocket ping frame with a pong frame carrying its bytes.
+    live.socket
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(wait, async {
+        loop {
+            match live.socket.next().await {
+                Some(Ok(Message::Pong(bytes))) => return bytes,
+                Some(Ok(Message::Ping(_))) => continue,
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no pong");
+    assert_eq!(&pong[..], b"are you there");
     let query = json!({ "type": "subscribe", "id": "q", "payload": { "query": "{ me { id } }" } });
     send(&mut live.socket, query).await;
     let refused = live.next(wait).await;
