@@ -19,7 +19,6 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use futures_util::Stream;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::clock::Clock;
@@ -509,8 +508,9 @@ pub async fn newest(state: &AppState, actor: &Actor) -> Result<i64> {
     position_now(&state.pool).await
 }
 
-/// Where a subscription stands.
-struct Subscriber {
+/// One subscription to the feed: where it stands. [`Subscriber::next`] gives its
+/// changes.
+pub struct Subscriber {
     state: AppState,
     ring: broadcast::Receiver<Arc<Change>>,
     verdicts: watch::Receiver<Arc<Verdicts>>,
@@ -536,7 +536,7 @@ pub async fn subscribe(
     actor: &Actor,
     session: i64,
     after: Option<i64>,
-) -> Result<impl Stream<Item = Result<Arc<Change>>> + Send + use<>> {
+) -> Result<Subscriber> {
     actor.require(Permission::MembersView)?;
     if let Some(after) = after {
         check_resumable(&state.pool, after).await?;
@@ -565,17 +565,12 @@ pub async fn subscribe(
         pending: Default::default(),
         done: false,
     };
-    Ok(futures_util::stream::unfold(
-        subscriber,
-        |mut s| async move {
-            let next = s.next().await?;
-            Some((next, s))
-        },
-    ))
+    Ok(subscriber)
 }
 
 impl Subscriber {
-    async fn next(&mut self) -> Option<Result<Arc<Change>>> {
+    /// The next change; an error ends the subscription (`None` after it).
+    pub async fn next(&mut self) -> Option<Result<Arc<Change>>> {
         if self.done {
             return None;
         }

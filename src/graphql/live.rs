@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions, Object, Result, Subscription};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 use crate::domain::feed::{self, Change};
 use crate::error::Error;
@@ -158,7 +158,7 @@ impl SubscriptionRoot {
         let handoff = ctx
             .data_opt::<Handoff>()
             .ok_or_else(|| Error::Internal("a subscription outside a live connection".into()))?;
-        handoff.put(changes.boxed());
+        handoff.put(Box::new(changes));
         Ok(futures_util::stream::iter(None))
     }
 }

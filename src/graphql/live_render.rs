@@ -23,7 +23,7 @@ use async_graphql::{Request, Response, Variables};
 use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::db::Pool;
-use crate::domain::feed::Change;
+use crate::domain::feed::{self, Change};
 use crate::error::Error;
 use crate::graphql::RosterSchema;
 use crate::graphql::access::RequestCtx;
@@ -139,8 +139,9 @@ impl Renders {
     }
 }
 
-/// The domain's feed of one subscription, as the feed gives it.
-pub type Changes = BoxStream<'static, Result<Arc<Change>, Error>>;
+/// The domain's feed of one subscription, as the feed gives it (boxed: it moves with
+/// the subscription's phase at every delivery).
+pub type Changes = Box<feed::Subscriber>;
 
 /// Where `memberChanged`'s resolver leaves the feed of a subscription that started.
 #[derive(Clone, Default)]
