@@ -429,12 +429,16 @@ impl Connection {
 
     /// Sends a `next` with this payload text.
     async fn send_next(&mut self, id: &str, payload: &str) -> Result<(), (u16, &'static str)> {
-        let mut next = String::with_capacity(payload.len() + id.len() + 40);
-        next.push_str(r#"{"type":"next","id":"#);
-        next.push_str(&Value::from(id).to_string());
-        next.push_str(r#","payload":"#);
-        next.push_str(payload);
-        next.push('}');
+        let id = serde_json::to_string(id).map_err(|_| (1011, "Internal error"))?;
+        // Sized exactly: the bytes then become the message without another allocation.
+        let next = [
+            r#"{"type":"next","id":"#,
+            &id,
+            r#","payload":"#,
+            payload,
+            "}",
+        ]
+        .concat();
         self.send(Message::Text(Utf8Bytes::from(next)))
             .await
             .ok_or((1001, "gone"))
