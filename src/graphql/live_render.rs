@@ -379,4 +379,20 @@ mod tests {
             RenderKey::of(personal, "{}", None, 7, 2)
         );
     }
+
+    #[test]
+    fn equal_keys_are_interned_and_forgotten_with_their_subscriptions() {
+        let renders = Renders::default();
+        let plain = "subscription { memberChanged { cursor } }";
+        let a = renders.intern(RenderKey::of(plain, "{}", None, 7, 1));
+        let b = renders.intern(RenderKey::of(plain, "{}", None, 7, 2));
+        assert!(Arc::ptr_eq(&a.0, &b.0), "equal keys share one allocation");
+        let other = renders.intern(RenderKey::of(plain, "{}", None, 3, 1));
+        assert!(!Arc::ptr_eq(&a.0, &other.0));
+        drop((a, b, other));
+        // Interning anything prunes the keys no subscription holds.
+        let _c = renders.intern(RenderKey::of(plain, r#"{"x":1}"#, None, 7, 1));
+        let kept = renders.inner.lock().unwrap();
+        assert_eq!(kept.keys.len(), 1);
+    }
 }
