@@ -6,10 +6,10 @@
 //! its one writer at a time keeping the order; on PostgreSQL see
 //! [`crate::domain::live_order`]), so "every position after this one" is exactly what
 //! was numbered since. Each instance reads new changes once per wake-up (PostgreSQL's
-//! `NOTIFY` from the sequencer, or the in-process signal after a SQLite commit) with the
-//! rows they concern, and fans them out to its subscribers through one bounded ring: a
-//! subscriber that falls a ring behind ends with `RESUME_REQUIRED` instead of holding
-//! memory.
+//! `NOTIFY` from the sequencer, or the in-process signal after a SQLite commit), at
+//! most every 100 ms (`GATHER`), with the rows they concern, and fans them out to its
+//! subscribers through one bounded ring: a subscriber that falls a ring behind ends
+//! with `RESUME_REQUIRED` instead of holding memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -384,7 +384,7 @@ impl Connection {
         Ok(self.viewer.insert(viewer))
     }
 
-    /// Sends a subscription's response (or its end); a response telling that the
+    /// Queues a subscription's response (or its end); a response telling that the
     /// session ended closes the connection.
     async fn deliver(&mut self, id: String, delivery: Delivery) -> Result<(), (u16, &'static str)> {
         let (first, response) = match delivery {
@@ -427,7 +427,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a `next` with this payload text.
+    /// Queues a `next` with this payload text.
     async fn send_next(&mut self, id: &str, payload: &str) -> Result<(), (u16, &'static str)> {
         let id = serde_json::to_string(id).map_err(|_| (1011, "Internal error"))?;
         // Sized exactly: the bytes then become the message without another allocation.
